@@ -1,0 +1,440 @@
+//! The public configuration surface: [`Telemetry::builder`] and its parts.
+//!
+//! Precedence, for every setting: a builder method wins over the environment
+//! variable, which wins over the built-in default. One exception: the operator's
+//! kill switch `OTEL_SDK_DISABLED=true` disables telemetry whatever the code says.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+
+use crate::processor::{BatchSettings, DynSpanExporter};
+use crate::secret::SecretHeaders;
+
+/// Entry point of the setup API.
+///
+/// ```
+/// use genai_trace_runtime::Telemetry;
+/// # fn main() -> Result<(), genai_trace_runtime::InstallError> {
+/// let guard = Telemetry::builder()
+///     .service_name("support-bot")
+///     .service_version("1.4.2")
+///     .with_console()
+///     .install()?;
+/// // ... the program runs; dropping `guard` flushes and shuts down.
+/// drop(guard);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Telemetry;
+
+impl Telemetry {
+    /// A builder that reads the standard `OTEL_*` variables as defaults.
+    /// Exporters: the ones you add; if you add none, those `OTEL_TRACES_EXPORTER`
+    /// names (default `otlp`).
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+
+    /// Everything from the environment, exporters included: the same as
+    /// [`Telemetry::builder`] without adding exporters. Finish with `.install()`.
+    pub fn from_env() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+}
+
+/// Where OTLP data is sent, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP over HTTP with protobuf bodies (`http/protobuf`, the default; port 4318).
+    HttpProtobuf,
+    /// OTLP over gRPC (`grpc`, port 4317; needs the `otlp-grpc` feature).
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "http/protobuf",
+            Self::Grpc => "grpc",
+        }
+    }
+}
+
+/// Whether prompt and completion content is recorded, and where.
+///
+/// Off ([`ContentCapture::NoContent`]) by default: with it, no byte of a
+/// prompt, completion or `sensitive` argument leaves the process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContentCapture {
+    /// Content is never recorded (default; also `false`).
+    #[default]
+    NoContent,
+    /// Content goes on spans as attributes (also `true`).
+    SpanOnly,
+    /// Content goes in the `gen_ai.client.inference.operation.details` event only.
+    EventOnly,
+    /// Both.
+    SpanAndEvent,
+}
+
+impl ContentCapture {
+    /// Content is recorded on spans.
+    pub fn on_span(self) -> bool {
+        matches!(self, Self::SpanOnly | Self::SpanAndEvent)
+    }
+    /// Content is recorded in events.
+    pub fn in_event(self) -> bool {
+        matches!(self, Self::EventOnly | Self::SpanAndEvent)
+    }
+}
+
+impl FromStr for ContentCapture {
+    type Err = ();
+    /// Accepts `true`/`false` and the semconv names, case-insensitively.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "FALSE" | "NO_CONTENT" => Ok(Self::NoContent),
+            "TRUE" | "SPAN_ONLY" => Ok(Self::SpanOnly),
+            "EVENT_ONLY" => Ok(Self::EventOnly),
+            "SPAN_AND_EVENT" => Ok(Self::SpanAndEvent),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Which traces are recorded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SamplerConfig {
+    /// Every trace.
+    AlwaysOn,
+    /// No trace.
+    AlwaysOff,
+    /// A fraction of root traces by trace id, ignoring the parent's decision.
+    Ratio(f64),
+    /// Follow the parent's decision; roots are sampled with this ratio (the default, 1.0).
+    ParentBasedRatio(f64),
+}
+
+/// An OTLP exporter: protocol, endpoint, headers, timeout and compression.
+///
+/// Unset fields come from the `OTEL_EXPORTER_OTLP_*` variables (per-signal
+/// variants first), then from the defaults (`http/protobuf`,
+/// `http://localhost:4318` or `http://localhost:4317` for gRPC, 10 s, no compression).
+///
+/// ```
+/// use genai_trace_runtime::OtlpExporter;
+/// use std::time::Duration;
+/// let otlp = OtlpExporter::http()
+///     .endpoint("http://collector:4318")
+///     .header("x-api-key", "secret")
+///     .timeout(Duration::from_secs(3))
+///     .gzip(true);
+/// assert!(!format!("{otlp:?}").contains("secret"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct OtlpExporter {
+    pub(crate) protocol: Option<OtlpProtocol>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) headers: SecretHeaders,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) gzip: Option<bool>,
+    pub(crate) metrics: bool,
+}
+
+impl OtlpExporter {
+    /// Protocol and everything else from the environment.
+    pub fn from_env() -> Self {
+        Self {
+            metrics: true,
+            ..Self::default()
+        }
+    }
+    /// OTLP over HTTP/protobuf.
+    pub fn http() -> Self {
+        Self {
+            protocol: Some(OtlpProtocol::HttpProtobuf),
+            ..Self::from_env()
+        }
+    }
+    /// OTLP over gRPC (feature `otlp-grpc`).
+    pub fn grpc() -> Self {
+        Self {
+            protocol: Some(OtlpProtocol::Grpc),
+            ..Self::from_env()
+        }
+    }
+    /// Base URL of the collector, e.g. `http://localhost:4318`. For HTTP,
+    /// `/v1/traces` and `/v1/metrics` are appended (like `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+    /// Adds a header (HTTP) or metadata entry (gRPC). The value is never printed.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+    /// Timeout of one export request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+    /// gzip request bodies.
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = Some(on);
+        self
+    }
+    /// Export traces only (by default metrics go to the same collector when the
+    /// `metrics` feature is on).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = false;
+        self
+    }
+}
+
+/// A boxed exporter plus the name health snapshots use for it.
+pub(crate) struct ExporterSpec {
+    pub name: &'static str,
+    pub kind: ExporterKind,
+}
+
+pub(crate) enum ExporterKind {
+    #[cfg(feature = "console")]
+    Console(crate::console::ConsoleExporter),
+    Otlp(OtlpExporter),
+    Custom(Box<dyn DynSpanExporter>),
+    #[cfg(feature = "testing")]
+    InMemory(crate::testing::InMemoryExporters),
+}
+
+pub(crate) type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Builds and installs the telemetry pipeline. See [`Telemetry::builder`].
+pub struct TelemetryBuilder {
+    pub(crate) env: EnvLookup,
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) exporters: Vec<ExporterSpec>,
+    pub(crate) otlp_if_configured: bool,
+    pub(crate) sampler: Option<SamplerConfig>,
+    pub(crate) max_queue_size: Option<usize>,
+    pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) scheduled_delay: Option<Duration>,
+    pub(crate) export_timeout: Option<Duration>,
+    pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) metric_export_interval: Option<Duration>,
+    pub(crate) content_capture: Option<ContentCapture>,
+    pub(crate) disabled: bool,
+    pub(crate) tracer_provider: Option<SdkTracerProvider>,
+    pub(crate) print_warnings: bool,
+}
+
+impl Default for TelemetryBuilder {
+    fn default() -> Self {
+        Self {
+            env: Arc::new(|k| std::env::var(k).ok()),
+            service_name: None,
+            service_version: None,
+            resource_attributes: Vec::new(),
+            exporters: Vec::new(),
+            otlp_if_configured: false,
+            sampler: None,
+            max_queue_size: None,
+            max_export_batch_size: None,
+            scheduled_delay: None,
+            export_timeout: None,
+            shutdown_timeout: None,
+            metric_export_interval: None,
+            content_capture: None,
+            disabled: false,
+            tracer_provider: None,
+            print_warnings: true,
+        }
+    }
+}
+
+impl fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("exporters", &self.exporters.iter().map(|e| e.name).collect::<Vec<_>>())
+            .field("sampler", &self.sampler)
+            .field("content_capture", &self.content_capture)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelemetryBuilder {
+    /// `service.name` (else `OTEL_SERVICE_NAME`, else `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service:<executable>`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+    /// `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+    /// An extra resource attribute (added to and overriding `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+    /// The development console: a span tree per trace on stderr.
+    #[cfg(feature = "console")]
+    pub fn with_console(self) -> Self {
+        self.with_console_exporter(crate::console::ConsoleExporter::tree())
+    }
+    /// A console exporter configured by hand (JSON lines, another writer, colours).
+    #[cfg(feature = "console")]
+    pub fn with_console_exporter(mut self, console: crate::console::ConsoleExporter) -> Self {
+        self.exporters.push(ExporterSpec {
+            name: "console",
+            kind: ExporterKind::Console(console),
+        });
+        self
+    }
+    /// An OTLP exporter.
+    pub fn with_otlp(mut self, otlp: OtlpExporter) -> Self {
+        let name = match otlp.protocol {
+            Some(OtlpProtocol::Grpc) => "otlp-grpc",
+            Some(OtlpProtocol::HttpProtobuf) => "otlp-http",
+            None => "otlp",
+        };
+        self.exporters.push(ExporterSpec {
+            name,
+            kind: ExporterKind::Otlp(otlp),
+        });
+        self
+    }
+    /// Adds an OTLP exporter configured from the environment, but only if an
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `_TRACES_ENDPOINT`) is set. Handy for a
+    /// program that prints to the console in development and exports in production.
+    pub fn with_otlp_if_configured(mut self) -> Self {
+        self.otlp_if_configured = true;
+        self
+    }
+    /// Any OpenTelemetry `SpanExporter`, behind genai-trace's counting batch queue.
+    pub fn with_exporter<E: SpanExporter + 'static>(mut self, name: &'static str, exporter: E) -> Self {
+        self.exporters.push(ExporterSpec {
+            name,
+            kind: ExporterKind::Custom(Box::new(exporter)),
+        });
+        self
+    }
+    /// Use a tracer provider you built yourself (your processors and sampler).
+    /// genai-trace records into it and shuts it down when the guard drops; its
+    /// exporters are yours, so the health snapshot has no per-exporter counts.
+    pub fn tracer_provider(mut self, provider: SdkTracerProvider) -> Self {
+        self.tracer_provider = Some(provider);
+        self
+    }
+    /// Parent-based sampling: follow the parent, sample this fraction of new traces.
+    pub fn sampling_ratio(mut self, ratio: f64) -> Self {
+        self.sampler = Some(SamplerConfig::ParentBasedRatio(ratio.clamp(0.0, 1.0)));
+        self
+    }
+    /// Any of the standard samplers.
+    pub fn sampler(mut self, sampler: SamplerConfig) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+    /// Spans waiting for export at most, per exporter (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048).
+    pub fn max_queue_size(mut self, n: usize) -> Self {
+        self.max_queue_size = Some(n);
+        self
+    }
+    /// Spans per export call (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, 512).
+    pub fn max_export_batch_size(mut self, n: usize) -> Self {
+        self.max_export_batch_size = Some(n);
+        self
+    }
+    /// Longest wait before a partial batch is sent (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
+    pub fn scheduled_delay(mut self, d: Duration) -> Self {
+        self.scheduled_delay = Some(d);
+        self
+    }
+    /// Longest wait for a flush (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s).
+    pub fn export_timeout(mut self, d: Duration) -> Self {
+        self.export_timeout = Some(d);
+        self
+    }
+    /// Longest time dropping the guard may take (default 5 s).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = Some(d);
+        self
+    }
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, 60 s).
+    pub fn metric_export_interval(mut self, d: Duration) -> Self {
+        self.metric_export_interval = Some(d);
+        self
+    }
+    /// Content capture (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, off).
+    pub fn content_capture(mut self, mode: ContentCapture) -> Self {
+        self.content_capture = Some(mode);
+        self
+    }
+    /// Install nothing: instrumented code runs as if uninstrumented.
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self
+    }
+    /// Read settings from this lookup instead of the process environment
+    /// (tests, or configuration kept elsewhere).
+    pub fn env_lookup(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.env = Arc::new(lookup);
+        self
+    }
+    /// Do not print configuration warnings on stderr (they stay in [`crate::health`]).
+    pub fn quiet(mut self) -> Self {
+        self.print_warnings = false;
+        self
+    }
+
+    pub(crate) fn batch_settings(&self, env: &crate::env::EnvSettings) -> BatchSettings {
+        let d = BatchSettings::default();
+        BatchSettings {
+            max_queue_size: self
+                .max_queue_size
+                .or(env.bsp_max_queue_size)
+                .unwrap_or(d.max_queue_size),
+            max_export_batch_size: self
+                .max_export_batch_size
+                .or(env.bsp_max_export_batch_size)
+                .unwrap_or(d.max_export_batch_size),
+            scheduled_delay: self
+                .scheduled_delay
+                .or(env.bsp_schedule_delay)
+                .unwrap_or(d.scheduled_delay),
+            export_timeout: self
+                .export_timeout
+                .or(env.bsp_export_timeout)
+                .unwrap_or(d.export_timeout),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_capture_parsing() {
+        assert_eq!("true".parse(), Ok(ContentCapture::SpanOnly));
+        assert_eq!("False".parse(), Ok(ContentCapture::NoContent));
+        assert_eq!("span_and_event".parse(), Ok(ContentCapture::SpanAndEvent));
+        assert_eq!("EVENT_ONLY".parse(), Ok(ContentCapture::EventOnly));
+        assert_eq!("maybe".parse::<ContentCapture>(), Err(()));
+        assert!(ContentCapture::SpanAndEvent.on_span() && ContentCapture::SpanAndEvent.in_event());
+        assert!(!ContentCapture::default().on_span());
+    }
+}

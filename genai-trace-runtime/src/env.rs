@@ -1,0 +1,469 @@
+//! Reading the standard `OTEL_*` environment variables.
+//!
+//! Every variable is parsed into an `Option` (unset, or set to something we could
+//! not use) plus a [`ConfigWarning`] for each bad value. Nothing here panics or
+//! fails: a bad value always falls back to the built-in default, and says so.
+//! The lookup is a function so tests never have to mutate the process environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::{ContentCapture, OtlpProtocol, SamplerConfig};
+use crate::secret::SecretHeaders;
+
+/// One bad environment value: which variable, what was wrong, what is used instead.
+///
+/// Printed as one line on stderr when telemetry is installed and kept in
+/// [`crate::Health::warnings`]. A header value is never part of the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The environment variable (or builder setting) the value came from.
+    pub variable: String,
+    /// What was wrong and which fallback is used, in one sentence.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "genai-trace: warning: {}: {}", self.variable, self.message)
+    }
+}
+
+/// Which exporters `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExporterChoice {
+    Otlp,
+    Console,
+}
+
+/// OTLP settings of one signal after resolving the per-signal and generic variables.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OtlpEnv {
+    /// Full URL for HTTP (path included) or the gRPC endpoint.
+    pub endpoint: Option<EndpointFromEnv>,
+    pub protocol: Option<OtlpProtocol>,
+    pub headers: SecretHeaders,
+    pub timeout: Option<Duration>,
+    pub gzip: Option<bool>,
+}
+
+/// An endpoint from the environment, remembering whether it was the signal-specific
+/// variable (used as is) or the generic one (HTTP appends `/v1/{signal}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EndpointFromEnv {
+    pub url: String,
+    pub signal_specific: bool,
+}
+
+/// Everything read from the environment.
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(
+    not(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc"))),
+    allow(dead_code)
+)]
+pub(crate) struct EnvSettings {
+    pub sdk_disabled: bool,
+    pub service_name: Option<String>,
+    pub resource_attributes: Vec<(String, String)>,
+    pub traces_exporter: Option<Vec<ExporterChoice>>,
+    pub metrics_exporter: Option<Vec<ExporterChoice>>,
+    pub otlp_traces: OtlpEnv,
+    pub otlp_metrics: OtlpEnv,
+    pub sampler: Option<SamplerConfig>,
+    pub bsp_max_queue_size: Option<usize>,
+    pub bsp_max_export_batch_size: Option<usize>,
+    pub bsp_schedule_delay: Option<Duration>,
+    pub bsp_export_timeout: Option<Duration>,
+    pub metric_export_interval: Option<Duration>,
+    pub content_capture: Option<ContentCapture>,
+    pub semconv_latest_experimental: bool,
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Reads the variables through `lookup` (the process environment in production).
+pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
+    let mut r = Reader {
+        lookup,
+        warnings: Vec::new(),
+    };
+    let mut s = EnvSettings {
+        sdk_disabled: r.bool("OTEL_SDK_DISABLED").unwrap_or(false),
+        service_name: r.string("OTEL_SERVICE_NAME"),
+        resource_attributes: r.key_values("OTEL_RESOURCE_ATTRIBUTES", false),
+        traces_exporter: r.exporters("OTEL_TRACES_EXPORTER"),
+        metrics_exporter: r.exporters("OTEL_METRICS_EXPORTER"),
+        otlp_traces: r.otlp("TRACES", "/v1/traces"),
+        otlp_metrics: r.otlp("METRICS", "/v1/metrics"),
+        sampler: r.sampler(),
+        bsp_max_queue_size: r.positive("OTEL_BSP_MAX_QUEUE_SIZE", "2048"),
+        bsp_max_export_batch_size: r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
+        bsp_schedule_delay: r.millis("OTEL_BSP_SCHEDULE_DELAY", "5000 ms"),
+        bsp_export_timeout: r.millis("OTEL_BSP_EXPORT_TIMEOUT", "30000 ms"),
+        metric_export_interval: r.millis("OTEL_METRIC_EXPORT_INTERVAL", "60000 ms"),
+        content_capture: r.content_capture(),
+        semconv_latest_experimental: r
+            .string("OTEL_SEMCONV_STABILITY_OPT_IN")
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == "gen_ai_latest_experimental")),
+        warnings: Vec::new(),
+    };
+    s.warnings = r.warnings;
+    s
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Reader<'_> {
+    fn warn(&mut self, variable: &str, message: String) {
+        self.warnings.push(ConfigWarning {
+            variable: variable.to_owned(),
+            message,
+        });
+    }
+
+    /// The trimmed value, or `None` when unset or empty (the spec treats empty as unset).
+    fn string(&mut self, var: &str) -> Option<String> {
+        let v = (self.lookup)(var)?;
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_owned())
+    }
+
+    fn bool(&mut self, var: &str) -> Option<bool> {
+        let v = self.string(var)?;
+        match v.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.warn(var, format!("{v:?} is not true or false; using false"));
+                Some(false)
+            }
+        }
+    }
+
+    fn positive(&mut self, var: &str, default: &str) -> Option<usize> {
+        let v = self.string(var)?;
+        match v.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.warn(
+                    var,
+                    format!("{v:?} is not a positive whole number; using the default {default}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn millis(&mut self, var: &str, default: &str) -> Option<Duration> {
+        let v = self.string(var)?;
+        match v.parse::<u64>() {
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => {
+                self.warn(
+                    var,
+                    format!("{v:?} is not a whole number of milliseconds; using the default {default}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn exporters(&mut self, var: &str) -> Option<Vec<ExporterChoice>> {
+        let v = self.string(var)?;
+        let mut out = Vec::new();
+        for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "otlp" => out.push(ExporterChoice::Otlp),
+                "console" => out.push(ExporterChoice::Console),
+                "none" => {}
+                _ => self.warn(
+                    var,
+                    format!("unknown exporter {name:?} is ignored (known: otlp, console, none)"),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// `key=value,key2=value2` with percent-encoded values. Malformed entries are
+    /// skipped with a warning; with `secret`, values never appear in the warning.
+    fn key_values(&mut self, var: &str, secret: bool) -> Vec<(String, String)> {
+        let Some(v) = self.string(var) else { return Vec::new() };
+        let mut out = Vec::new();
+        for entry in v.split(',').filter(|e| !e.trim().is_empty()) {
+            let shown = if secret {
+                hide_value(entry)
+            } else {
+                format!("{:?}", entry.trim())
+            };
+            match entry.split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() && valid_key(k.trim()) => match percent_decode(val.trim()) {
+                    Some(decoded) => out.push((k.trim().to_owned(), decoded)),
+                    None => self.warn(var, format!("entry {shown} has a bad percent-encoding and is ignored")),
+                },
+                _ => self.warn(
+                    var,
+                    format!("entry {shown} is not key=value and is ignored; the other entries are used"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn url(&mut self, var: &str) -> Option<String> {
+        let v = self.string(var)?;
+        match validate_url(&v) {
+            Ok(()) => Some(v),
+            Err(why) => {
+                self.warn(
+                    var,
+                    format!("{v:?} is not a valid URL ({why}); using the default endpoint"),
+                );
+                None
+            }
+        }
+    }
+
+    fn otlp(&mut self, signal: &str, _path: &str) -> OtlpEnv {
+        let specific = |suffix: &str| format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
+        let endpoint = match self.url(&specific("ENDPOINT")) {
+            Some(url) => Some(EndpointFromEnv {
+                url,
+                signal_specific: true,
+            }),
+            None => self.url("OTEL_EXPORTER_OTLP_ENDPOINT").map(|url| EndpointFromEnv {
+                url,
+                signal_specific: false,
+            }),
+        };
+        let protocol = self.first_of(&specific("PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL", |r, var| {
+            r.protocol(var)
+        });
+        let timeout = self.first_of(&specific("TIMEOUT"), "OTEL_EXPORTER_OTLP_TIMEOUT", |r, var| {
+            r.millis(var, "10000 ms")
+        });
+        let gzip = self.first_of(&specific("COMPRESSION"), "OTEL_EXPORTER_OTLP_COMPRESSION", |r, var| {
+            r.compression(var)
+        });
+        let mut headers = SecretHeaders::default();
+        for (k, v) in self.key_values("OTEL_EXPORTER_OTLP_HEADERS", true) {
+            headers.insert(k, v);
+        }
+        for (k, v) in self.key_values(&specific("HEADERS"), true) {
+            headers.insert(k, v);
+        }
+        OtlpEnv {
+            endpoint,
+            protocol,
+            headers,
+            timeout,
+            gzip,
+        }
+    }
+
+    /// The signal-specific variable if set (and valid), else the generic one.
+    fn first_of<T>(
+        &mut self,
+        specific: &str,
+        generic: &str,
+        mut parse: impl FnMut(&mut Self, &str) -> Option<T>,
+    ) -> Option<T> {
+        parse(self, specific).or_else(|| parse(self, generic))
+    }
+
+    fn protocol(&mut self, var: &str) -> Option<OtlpProtocol> {
+        let v = self.string(var)?;
+        match v.as_str() {
+            "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
+            "grpc" => Some(OtlpProtocol::Grpc),
+            _ => {
+                self.warn(
+                    var,
+                    format!("{v:?} is not a supported protocol (http/protobuf, grpc); using http/protobuf"),
+                );
+                Some(OtlpProtocol::HttpProtobuf)
+            }
+        }
+    }
+
+    fn compression(&mut self, var: &str) -> Option<bool> {
+        let v = self.string(var)?;
+        match v.to_ascii_lowercase().as_str() {
+            "gzip" => Some(true),
+            "none" => Some(false),
+            _ => {
+                self.warn(
+                    var,
+                    format!("{v:?} is not a supported compression (gzip, none); using none"),
+                );
+                Some(false)
+            }
+        }
+    }
+
+    fn sampler(&mut self) -> Option<SamplerConfig> {
+        const VAR: &str = "OTEL_TRACES_SAMPLER";
+        let name = self.string(VAR);
+        let arg = self.string("OTEL_TRACES_SAMPLER_ARG");
+        let ratio = |r: &mut Self| -> f64 {
+            match arg.as_deref().map(str::parse::<f64>) {
+                None => 1.0,
+                Some(Ok(x)) if (0.0..=1.0).contains(&x) => x,
+                Some(_) => {
+                    r.warn(
+                        "OTEL_TRACES_SAMPLER_ARG",
+                        format!(
+                            "{:?} is not a ratio between 0 and 1; using 1.0",
+                            arg.as_deref().unwrap_or("")
+                        ),
+                    );
+                    1.0
+                }
+            }
+        };
+        let name = name?;
+        Some(match name.to_ascii_lowercase().as_str() {
+            "always_on" => SamplerConfig::AlwaysOn,
+            "always_off" => SamplerConfig::AlwaysOff,
+            "traceidratio" => SamplerConfig::Ratio(ratio(self)),
+            "parentbased_always_on" => SamplerConfig::ParentBasedRatio(1.0),
+            "parentbased_always_off" => SamplerConfig::ParentBasedRatio(0.0),
+            "parentbased_traceidratio" => SamplerConfig::ParentBasedRatio(ratio(self)),
+            _ => {
+                self.warn(
+                    VAR,
+                    format!("{name:?} is not a supported sampler; using parentbased_always_on"),
+                );
+                SamplerConfig::ParentBasedRatio(1.0)
+            }
+        })
+    }
+
+    fn content_capture(&mut self) -> Option<ContentCapture> {
+        const VAR: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+        let v = self.string(VAR)?;
+        match v.parse::<ContentCapture>() {
+            Ok(mode) => Some(mode),
+            Err(()) => {
+                self.warn(
+                    VAR,
+                    format!(
+                        "{v:?} is not one of true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT; \
+                         using NO_CONTENT (content is not recorded)"
+                    ),
+                );
+                Some(ContentCapture::NoContent)
+            }
+        }
+    }
+}
+
+/// `key=<hidden>`: the shape of a header entry without its value.
+fn hide_value(entry: &str) -> String {
+    match entry.split_once('=') {
+        Some((k, _)) => format!("\"{}=<hidden>\"", k.trim()),
+        None => "\"<hidden>\"".to_owned(),
+    }
+}
+
+fn valid_key(k: &str) -> bool {
+    k.bytes().all(|b| b.is_ascii_graphic() && b != b'=' && b != b',')
+}
+
+/// Decodes `%XX` escapes (W3C baggage octets), `None` on a malformed escape or bad UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A light check that catches the usual mistakes (missing scheme, typos, spaces)
+/// before the exporter sees the value.
+pub(crate) fn validate_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or("it must start with http:// or https://")?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return Err("it has no host");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it contains white space");
+    }
+    if let Some((_, port)) = authority.rsplit_once(':')
+        && !authority.ends_with(']')
+        && port.parse::<u16>().is_err()
+    {
+        return Err("its port is not a number from 0 to 65535");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(vars: &[(&str, &str)]) -> EnvSettings {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        read_env(&move |k| map.get(k).cloned())
+    }
+
+    fn only_warning(s: &EnvSettings) -> &ConfigWarning {
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        &s.warnings[0]
+    }
+
+    #[test]
+    fn nothing_set_means_defaults_and_no_warning() {
+        let s = read(&[]);
+        assert!(!s.sdk_disabled);
+        assert!(s.warnings.is_empty());
+        assert!(s.otlp_traces.endpoint.is_none());
+        assert!(s.sampler.is_none());
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%2"), None);
+    }
+
+    #[test]
+    fn bad_bool_warns_and_falls_back_to_false() {
+        let s = read(&[("OTEL_SDK_DISABLED", "yes")]);
+        assert!(!s.sdk_disabled);
+        let w = only_warning(&s);
+        assert_eq!(w.variable, "OTEL_SDK_DISABLED");
+        assert!(
+            w.message.contains("\"yes\"") && w.message.contains("using false"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn url_validation() {
+        assert!(validate_url("http://localhost:4318").is_ok());
+        assert!(validate_url("https://otel.example.com/v1/traces").is_ok());
+        assert!(validate_url("http://[::1]:4317").is_ok());
+        assert!(validate_url("localhost:4318").is_err());
+        assert!(validate_url("http://").is_err());
+        assert!(validate_url("http://host:99999").is_err());
+        assert!(validate_url("http://ho st").is_err());
+    }
+}

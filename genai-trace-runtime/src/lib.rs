@@ -1,0 +1,48 @@
+//! Runtime of [genai-trace](https://docs.rs/genai-trace): setup, exporters, the
+//! span guards `#[genai_span]` expands to, and helpers for hand-written spans.
+//!
+//! Most users depend on the `genai-trace` facade, which re-exports this crate.
+#![warn(missing_docs)]
+
+mod config;
+#[cfg(feature = "console")]
+mod console;
+mod diag;
+mod env;
+mod install;
+mod otlp;
+mod processor;
+mod secret;
+pub mod semconv;
+mod span;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{ContentCapture, OtlpExporter, OtlpProtocol, SamplerConfig, Telemetry, TelemetryBuilder};
+#[cfg(feature = "console")]
+pub use console::ConsoleExporter;
+pub use env::ConfigWarning;
+pub use install::{
+    ExporterHealth, Health, InstallError, ShutdownError, TelemetryGuard, content_capture, health, is_enabled,
+    semconv_latest_experimental,
+};
+pub use processor::BatchSettings;
+pub use secret::SecretHeaders;
+pub use span::{
+    EnteredSpan, ErrorType, SpanOptions, ToAttributeValue, add_event, current_span_id, current_trace_id, record_error,
+    set_attribute, span,
+};
+
+/// Re-exported so generated code and users name one version of OpenTelemetry.
+pub use opentelemetry;
+pub use opentelemetry_sdk;
+
+/// Used by `#[genai_span]`'s expansion. Not a public API: no stability promise.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::span::{
+        CallSite, Instrumented, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay, OutcomeErrorType, OutcomeOpaque,
+        OutcomeValue, SpanGuard, StartAttributes, call_once,
+    };
+    pub use opentelemetry::trace::SpanKind;
+}

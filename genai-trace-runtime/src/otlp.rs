@@ -1,0 +1,339 @@
+//! OTLP exporters (traces and metrics) through `opentelemetry-otlp`.
+//!
+//! genai-trace resolves every setting itself (builder > env > default) and hands
+//! explicit values to `opentelemetry-otlp`, so one precedence rule holds for all
+//! of them and bad env values get our one-line warning instead of a build error.
+
+// Without an OTLP feature only `resolve` runs (and reports the missing feature).
+#![cfg_attr(
+    not(any(feature = "otlp-http", feature = "otlp-grpc")),
+    allow(dead_code, unused_variables)
+)]
+
+use std::time::Duration;
+
+use crate::config::{OtlpExporter, OtlpProtocol};
+use crate::env::{ConfigWarning, EnvSettings, OtlpEnv, validate_url};
+use crate::install::InstallError;
+use crate::secret::SecretHeaders;
+
+/// Which signal an endpoint is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    #[cfg_attr(
+        not(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc"))),
+        allow(dead_code)
+    )]
+    Metrics,
+}
+
+impl Signal {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Metrics => "/v1/metrics",
+        }
+    }
+}
+
+/// Everything an OTLP exporter of one signal needs, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct ResolvedOtlp {
+    pub protocol: OtlpProtocol,
+    pub endpoint: String,
+    pub headers: SecretHeaders,
+    pub timeout: Duration,
+    pub gzip: bool,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn resolve(
+    cfg: &OtlpExporter,
+    env: &EnvSettings,
+    signal: Signal,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<ResolvedOtlp, InstallError> {
+    let senv: &OtlpEnv = match signal {
+        Signal::Traces => &env.otlp_traces,
+        Signal::Metrics => &env.otlp_metrics,
+    };
+    let mut protocol = cfg.protocol.or(senv.protocol).unwrap_or(OtlpProtocol::HttpProtobuf);
+    if protocol == OtlpProtocol::Grpc && !cfg!(feature = "otlp-grpc") {
+        if cfg.protocol == Some(OtlpProtocol::Grpc) {
+            return Err(InstallError::FeatureMissing("otlp-grpc"));
+        }
+        warnings.push(ConfigWarning {
+            variable: "OTEL_EXPORTER_OTLP_PROTOCOL".into(),
+            message: "\"grpc\" needs the otlp-grpc feature of genai-trace; using http/protobuf".into(),
+        });
+        protocol = OtlpProtocol::HttpProtobuf;
+    }
+    if protocol == OtlpProtocol::HttpProtobuf && !cfg!(feature = "otlp-http") {
+        return Err(InstallError::FeatureMissing("otlp-http"));
+    }
+    let join = |base: &str| match protocol {
+        OtlpProtocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), signal.path()),
+        OtlpProtocol::Grpc => base.to_owned(),
+    };
+    let endpoint = if let Some(base) = &cfg.endpoint {
+        validate_url(base).map_err(|why| InstallError::InvalidConfig(format!("OTLP endpoint {base:?}: {why}")))?;
+        join(base)
+    } else if let Some(e) = &senv.endpoint {
+        if e.signal_specific { e.url.clone() } else { join(&e.url) }
+    } else {
+        match protocol {
+            OtlpProtocol::HttpProtobuf => join("http://localhost:4318"),
+            OtlpProtocol::Grpc => "http://localhost:4317".to_owned(),
+        }
+    };
+    let mut headers = senv.headers.clone();
+    headers.extend(&cfg.headers);
+    Ok(ResolvedOtlp {
+        protocol,
+        endpoint,
+        headers,
+        timeout: cfg.timeout.or(senv.timeout).unwrap_or(DEFAULT_TIMEOUT),
+        gzip: cfg.gzip.or(senv.gzip).unwrap_or(false),
+    })
+}
+
+fn build_error(e: impl std::fmt::Display) -> InstallError {
+    InstallError::Exporter(e.to_string())
+}
+
+/// A Tokio runtime on its own thread for tonic: the gRPC exporter must be built
+/// inside a runtime that stays alive while exporting. Owning it (rather than using
+/// the caller's) makes gRPC work from a plain `fn main` and from `#[tokio::main]`
+/// alike, and dropping the guard inside an async context cannot panic.
+#[cfg(feature = "otlp-grpc")]
+pub(crate) struct GrpcRuntime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+#[cfg(feature = "otlp-grpc")]
+impl GrpcRuntime {
+    pub(crate) fn start() -> Result<Self, InstallError> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("genai-trace-grpc".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(rt.handle().clone()));
+                // Runs tonic's connection tasks until the guard stops it.
+                rt.block_on(async move {
+                    let _ = stop_rx.await;
+                });
+                rt.shutdown_background();
+            })
+            .map_err(build_error)?;
+        let handle = handle_rx
+            .recv()
+            .map_err(build_error)?
+            .map_err(|e| InstallError::Exporter(format!("cannot start the gRPC runtime: {e}")))?;
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+        })
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+impl Drop for GrpcRuntime {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn metadata(headers: &SecretHeaders) -> Result<opentelemetry_otlp::tonic_types::metadata::MetadataMap, InstallError> {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers.expose() {
+        let name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| InstallError::InvalidConfig(format!("OTLP header name {k:?} is not valid")))?;
+        // Never echo the value: it is a credential.
+        let value = http::HeaderValue::from_str(v)
+            .map_err(|_| InstallError::InvalidConfig(format!("OTLP header {k:?} has a value that is not valid")))?;
+        map.insert(name, value);
+    }
+    Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(
+        map,
+    ))
+}
+
+#[cfg(feature = "otlp-http")]
+fn header_map(headers: &SecretHeaders) -> std::collections::HashMap<String, String> {
+    headers.expose().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+/// Builds the span exporter for `r` (entering the gRPC runtime when needed).
+#[allow(unused_variables, unreachable_code)]
+pub(crate) fn span_exporter(
+    r: &ResolvedOtlp,
+    #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
+) -> Result<Box<dyn crate::processor::DynSpanExporter>, InstallError> {
+    #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+    use opentelemetry_otlp::{Compression, WithExportConfig};
+    match r.protocol {
+        #[cfg(feature = "otlp-http")]
+        OtlpProtocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig;
+            let mut b = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(r.endpoint.clone())
+                .with_timeout(r.timeout)
+                .with_headers(header_map(&r.headers));
+            if r.gzip {
+                b = b.with_compression(Compression::Gzip);
+            }
+            Ok(Box::new(b.build().map_err(build_error)?))
+        }
+        #[cfg(feature = "otlp-grpc")]
+        OtlpProtocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig;
+            if grpc.is_none() {
+                *grpc = Some(GrpcRuntime::start()?);
+            }
+            let _entered = grpc.as_ref().map(|g| g.handle.enter());
+            let mut b = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+                .with_endpoint(r.endpoint.clone())
+                .with_timeout(r.timeout)
+                .with_metadata(metadata(&r.headers)?);
+            if r.gzip {
+                b = b.with_compression(Compression::Gzip);
+            }
+            Ok(Box::new(b.build().map_err(build_error)?))
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(InstallError::FeatureMissing(match r.protocol {
+            OtlpProtocol::Grpc => "otlp-grpc",
+            OtlpProtocol::HttpProtobuf => "otlp-http",
+        })),
+    }
+}
+
+/// Builds the metric exporter for `r`.
+#[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
+#[allow(unused_variables)]
+pub(crate) fn metric_exporter(
+    r: &ResolvedOtlp,
+    #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
+) -> Result<opentelemetry_otlp::MetricExporter, InstallError> {
+    use opentelemetry_otlp::{Compression, WithExportConfig};
+    match r.protocol {
+        #[cfg(feature = "otlp-http")]
+        OtlpProtocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig;
+            let mut b = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(r.endpoint.clone())
+                .with_timeout(r.timeout)
+                .with_headers(header_map(&r.headers));
+            if r.gzip {
+                b = b.with_compression(Compression::Gzip);
+            }
+            b.build().map_err(build_error)
+        }
+        #[cfg(feature = "otlp-grpc")]
+        OtlpProtocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig;
+            if grpc.is_none() {
+                *grpc = Some(GrpcRuntime::start()?);
+            }
+            let _entered = grpc.as_ref().map(|g| g.handle.enter());
+            let mut b = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+                .with_endpoint(r.endpoint.clone())
+                .with_timeout(r.timeout)
+                .with_metadata(metadata(&r.headers)?);
+            if r.gzip {
+                b = b.with_compression(Compression::Gzip);
+            }
+            b.build().map_err(build_error)
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(InstallError::FeatureMissing("otlp-http")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::read_env;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> EnvSettings {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        read_env(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn endpoint_precedence() {
+        let mut w = vec![];
+        let e = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318/")]);
+        let r = resolve(&OtlpExporter::http(), &e, Signal::Traces, &mut w).unwrap();
+        assert_eq!(r.endpoint, "http://env:4318/v1/traces");
+        let r = resolve(
+            &OtlpExporter::http().endpoint("http://code:1"),
+            &e,
+            Signal::Metrics,
+            &mut w,
+        )
+        .unwrap();
+        assert_eq!(r.endpoint, "http://code:1/v1/metrics");
+        let e = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:9/custom"),
+        ]);
+        let r = resolve(&OtlpExporter::http(), &e, Signal::Traces, &mut w).unwrap();
+        assert_eq!(r.endpoint, "http://traces:9/custom");
+        let r = resolve(&OtlpExporter::http(), &env(&[]), Signal::Traces, &mut w).unwrap();
+        assert_eq!(r.endpoint, "http://localhost:4318/v1/traces");
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn headers_timeout_and_compression() {
+        let mut w = vec![];
+        let e = env(&[
+            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20env,x-a=1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "250"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ]);
+        let r = resolve(&OtlpExporter::http().header("x-a", "2"), &e, Signal::Traces, &mut w).unwrap();
+        let h: HashMap<_, _> = r.headers.expose().collect();
+        assert_eq!(h["authorization"], "Bearer env");
+        assert_eq!(h["x-a"], "2", "the builder wins over the env");
+        assert_eq!(r.timeout, Duration::from_millis(250));
+        assert!(r.gzip);
+        assert!(!format!("{r:?}").contains("Bearer"));
+    }
+
+    #[test]
+    fn invalid_builder_endpoint_is_an_error() {
+        let err = resolve(
+            &OtlpExporter::http().endpoint("localhost:4318"),
+            &env(&[]),
+            Signal::Traces,
+            &mut vec![],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("http://"), "{err}");
+    }
+}

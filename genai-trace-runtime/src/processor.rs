@@ -1,0 +1,431 @@
+//! A bounded batch span processor that counts what it drops.
+//!
+//! The SDK's `BatchSpanProcessor` keeps its drop counter private and logs only the
+//! first drop, so a health snapshot could not say how many spans were lost. This
+//! processor implements the same SDK interface with the same knobs (queue size,
+//! batch size, delay, export timeout) and counts every span it accepts, exports,
+//! fails to export or drops. Export runs on one background thread per exporter;
+//! `on_end` never blocks on I/O: it pushes onto a bounded queue or counts a drop.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+/// Batch settings shared by every exporter of one installation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Spans waiting for export at most; beyond it new spans are dropped (and counted).
+    pub max_queue_size: usize,
+    /// Spans per export call at most.
+    pub max_export_batch_size: usize,
+    /// Longest wait before a partial batch is exported.
+    pub scheduled_delay: Duration,
+    /// Longest wait for one export call during flush.
+    pub export_timeout: Duration,
+}
+
+impl Default for BatchSettings {
+    /// The OpenTelemetry defaults: 2048 / 512 / 5 s / 30 s.
+    fn default() -> Self {
+        Self {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay: Duration::from_secs(5),
+            export_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters of one exporter's pipeline. Relaxed atomics: they are statistics.
+#[derive(Debug, Default)]
+pub(crate) struct ExporterCounters {
+    pub accepted: AtomicU64,
+    pub exported: AtomicU64,
+    pub dropped: AtomicU64,
+    pub failed: AtomicU64,
+    pub(crate) warned_drop: AtomicBool,
+    pub(crate) warned_failure: AtomicBool,
+}
+
+/// `SpanExporter` is not object safe (its `export` returns `impl Future`); this is.
+pub(crate) trait DynSpanExporter: Send + Sync + fmt::Debug {
+    fn export(&self, batch: Vec<SpanData>) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>>;
+    fn force_flush(&self) -> OTelSdkResult;
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+impl<E: SpanExporter> DynSpanExporter for E {
+    fn export(&self, batch: Vec<SpanData>) -> Pin<Box<dyn Future<Output = OTelSdkResult> + Send + '_>> {
+        Box::pin(SpanExporter::export(self, batch))
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        SpanExporter::force_flush(self)
+    }
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        SpanExporter::shutdown_with_timeout(self, timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        SpanExporter::set_resource(self, resource)
+    }
+}
+
+struct Queue {
+    spans: VecDeque<SpanData>,
+    /// Callers of flush/shutdown waiting for the worker to drain the queue.
+    waiters: Vec<mpsc::Sender<Result<(), String>>>,
+    shutdown: Option<Duration>,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    exporter: Mutex<Box<dyn DynSpanExporter>>,
+    settings: BatchSettings,
+    counters: Arc<ExporterCounters>,
+    name: &'static str,
+}
+
+impl Shared {
+    fn lock_queue(&self) -> MutexGuard<'_, Queue> {
+        // A poisoned lock only means a panic elsewhere; the queue itself is intact.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The processor: one bounded queue and one export thread per exporter.
+pub(crate) struct BatchProcessor {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for BatchProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchProcessor")
+            .field("exporter", &self.shared.name)
+            .field("settings", &self.shared.settings)
+            .finish()
+    }
+}
+
+impl BatchProcessor {
+    pub(crate) fn new(
+        name: &'static str,
+        exporter: Box<dyn DynSpanExporter>,
+        settings: BatchSettings,
+        counters: Arc<ExporterCounters>,
+    ) -> std::io::Result<Self> {
+        let settings = BatchSettings {
+            max_queue_size: settings.max_queue_size.max(1),
+            max_export_batch_size: settings.max_export_batch_size.clamp(1, settings.max_queue_size.max(1)),
+            ..settings
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                spans: VecDeque::with_capacity(settings.max_export_batch_size),
+                waiters: Vec::new(),
+                shutdown: None,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            exporter: Mutex::new(exporter),
+            settings,
+            counters,
+            name,
+        });
+        let worker = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name(format!("genai-trace-export-{name}"))
+            .spawn(move || run_worker(&worker))?;
+        Ok(Self { shared })
+    }
+
+    /// Hands the queue to the worker and waits for its answer, at most `timeout`.
+    fn wait_for_worker(&self, shutdown: Option<Duration>, timeout: Duration) -> OTelSdkResult {
+        let (tx, rx) = mpsc::channel();
+        {
+            let mut q = self.shared.lock_queue();
+            if q.closed {
+                return Err(OTelSdkError::AlreadyShutdown);
+            }
+            if shutdown.is_some() {
+                q.shutdown = shutdown;
+                q.closed = true;
+            }
+            q.waiters.push(tx);
+        }
+        self.shared.wake.notify_one();
+        match rx.recv_timeout(timeout) {
+            Ok(result) => result.map_err(OTelSdkError::InternalFailure),
+            Err(_) => Err(OTelSdkError::Timeout(timeout)),
+        }
+    }
+}
+
+impl SpanProcessor for BatchProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        let s = &self.shared;
+        let mut q = s.lock_queue();
+        if q.closed || q.spans.len() >= s.settings.max_queue_size {
+            drop(q);
+            s.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            if !s.counters.warned_drop.swap(true, Ordering::Relaxed) {
+                crate::diag::warn(format_args!(
+                    "the {} export queue is full ({} spans) or closed; spans are being dropped \
+                     (see genai_trace::health() for the count)",
+                    s.name, s.settings.max_queue_size
+                ));
+            }
+            return;
+        }
+        q.spans.push_back(span);
+        let full_batch = q.spans.len() == s.settings.max_export_batch_size;
+        drop(q);
+        s.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        if full_batch {
+            s.wake.notify_one();
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.wait_for_worker(None, self.shared.settings.export_timeout)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.wait_for_worker(Some(timeout), timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.shared
+            .exporter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_resource(resource);
+    }
+}
+
+fn run_worker(s: &Shared) {
+    let mut next_export = Instant::now() + s.settings.scheduled_delay;
+    loop {
+        let (batch, waiters, shutdown) = {
+            let mut q = s.lock_queue();
+            loop {
+                let due = Instant::now() >= next_export;
+                if q.spans.len() >= s.settings.max_export_batch_size
+                    || !q.waiters.is_empty()
+                    || (due && !q.spans.is_empty())
+                {
+                    break;
+                }
+                if due {
+                    next_export = Instant::now() + s.settings.scheduled_delay;
+                }
+                let wait = next_export.saturating_duration_since(Instant::now());
+                q = s.wake.wait_timeout(q, wait).unwrap_or_else(|e| e.into_inner()).0;
+            }
+            // Flush and shutdown drain everything queued up to now; otherwise one batch.
+            let take = if q.waiters.is_empty() {
+                s.settings.max_export_batch_size
+            } else {
+                q.spans.len()
+            };
+            let take = take.min(q.spans.len());
+            let batch: Vec<SpanData> = q.spans.drain(..take).collect();
+            (batch, std::mem::take(&mut q.waiters), q.shutdown)
+        };
+        next_export = Instant::now() + s.settings.scheduled_delay;
+
+        let mut result: Result<(), String> = Ok(());
+        for chunk in chunks(batch, s.settings.max_export_batch_size) {
+            if let Err(e) = export_one(s, chunk) {
+                result = Err(e.to_string());
+            }
+        }
+        if let Some(timeout) = shutdown {
+            let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
+            let shut = exporter.shutdown(timeout).map_err(|e| e.to_string());
+            let result = result.and(shut);
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+            return;
+        }
+        if !waiters.is_empty() {
+            let flushed = s
+                .exporter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .force_flush()
+                .map_err(|e| e.to_string());
+            let result = result.and(flushed);
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+        }
+    }
+}
+
+fn chunks(mut batch: Vec<SpanData>, size: usize) -> Vec<Vec<SpanData>> {
+    let mut out = Vec::new();
+    while batch.len() > size {
+        let rest = batch.split_off(size);
+        out.push(batch);
+        batch = rest;
+    }
+    if !batch.is_empty() {
+        out.push(batch);
+    }
+    out
+}
+
+fn export_one(s: &Shared, batch: Vec<SpanData>) -> OTelSdkResult {
+    let n = batch.len() as u64;
+    let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
+    // A panicking exporter must not take the export thread (and every later span) with it.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures_executor::block_on(exporter.export(batch))
+    }))
+    .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("the exporter panicked".into())));
+    drop(exporter);
+    match &result {
+        Ok(()) => {
+            s.counters.exported.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => {
+            s.counters.failed.fetch_add(n, Ordering::Relaxed);
+            crate::diag::warn_limited(
+                &s.counters.warned_failure,
+                format_args!("the {} exporter failed to export {n} spans: {e}", s.name),
+            );
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::time::SystemTime;
+
+    #[derive(Debug, Default)]
+    struct Recording {
+        batches: Mutex<Vec<usize>>,
+        block: Mutex<bool>,
+    }
+
+    #[derive(Debug, Clone, Default)]
+    struct TestExporter(Arc<Recording>);
+
+    impl SpanExporter for TestExporter {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            while *self.0.block.lock().unwrap() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            self.0.batches.lock().unwrap().push(batch.len());
+            Ok(())
+        }
+    }
+
+    fn span(i: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1u128),
+                SpanId::from(i + 1),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes: vec![],
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    fn processor(exp: &TestExporter, queue: usize, batch: usize) -> (BatchProcessor, Arc<ExporterCounters>) {
+        let counters = Arc::new(ExporterCounters::default());
+        let settings = BatchSettings {
+            max_queue_size: queue,
+            max_export_batch_size: batch,
+            scheduled_delay: Duration::from_secs(60),
+            export_timeout: Duration::from_secs(5),
+        };
+        (
+            BatchProcessor::new("test", Box::new(exp.clone()), settings, counters.clone()).unwrap(),
+            counters,
+        )
+    }
+
+    #[test]
+    fn flush_exports_everything_in_batches() {
+        let exp = TestExporter::default();
+        let (p, c) = processor(&exp, 100, 8);
+        for i in 0..20 {
+            p.on_end(span(i));
+        }
+        p.force_flush().unwrap();
+        let batches = exp.0.batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 20);
+        assert!(batches.iter().all(|&n| n <= 8), "{batches:?}");
+        assert_eq!(c.exported.load(Ordering::Relaxed), 20);
+        assert_eq!(c.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let exp = TestExporter::default();
+        *exp.0.block.lock().unwrap() = true;
+        let (p, c) = processor(&exp, 10, 10);
+        for i in 0..25 {
+            p.on_end(span(i));
+        }
+        // The worker took (at most) one batch of 10 and is blocked exporting it.
+        let dropped = c.dropped.load(Ordering::Relaxed);
+        let accepted = c.accepted.load(Ordering::Relaxed);
+        assert_eq!(dropped + accepted, 25);
+        assert!((5..=15).contains(&dropped), "dropped {dropped}");
+        *exp.0.block.lock().unwrap() = false;
+        p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(c.exported.load(Ordering::Relaxed), accepted);
+    }
+
+    #[test]
+    fn shutdown_is_bounded_when_the_exporter_hangs() {
+        let exp = TestExporter::default();
+        *exp.0.block.lock().unwrap() = true;
+        let (p, _) = processor(&exp, 10, 5);
+        p.on_end(span(1));
+        let t = Instant::now();
+        let r = p.shutdown_with_timeout(Duration::from_millis(200));
+        assert!(matches!(r, Err(OTelSdkError::Timeout(_))), "{r:?}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+        *exp.0.block.lock().unwrap() = false;
+        // After shutdown, spans are dropped and counted, never queued.
+        p.on_end(span(2));
+    }
+}

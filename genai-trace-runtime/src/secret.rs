@@ -1,0 +1,62 @@
+//! Values that must never be printed: OTLP headers carry API keys and tokens.
+
+use std::fmt;
+
+/// Exporter headers (for example `Authorization` or `x-api-key`).
+///
+/// `Debug` shows the header names only; values are never formatted anywhere in
+/// genai-trace (logs, warnings, health snapshots or telemetry).
+///
+/// ```
+/// use genai_trace_runtime::SecretHeaders;
+/// let mut h = SecretHeaders::default();
+/// h.insert("authorization", "Bearer sk-very-secret");
+/// let shown = format!("{h:?}");
+/// assert!(shown.contains("authorization") && !shown.contains("sk-very-secret"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretHeaders(Vec<(String, String)>);
+
+impl SecretHeaders {
+    /// Sets a header, replacing an earlier value of the same (case-insensitive) name.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+        self.0.push((name, value.into()));
+    }
+
+    /// Adds every header of `other`, its values winning on the same name.
+    pub fn extend(&mut self, other: &SecretHeaders) {
+        for (k, v) in &other.0 {
+            self.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// Header names, for diagnostics.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when no header is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[cfg_attr(not(any(feature = "otlp-http", feature = "otlp-grpc")), allow(dead_code))]
+    pub(crate) fn expose(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl fmt::Debug for SecretHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, _)| (k, "<redacted>")))
+            .finish()
+    }
+}

@@ -1,0 +1,120 @@
+//! Capturing telemetry in tests (feature `testing`).
+//!
+//! Telemetry is process-wide, and tests in one binary run in parallel; a
+//! [`TestTelemetry`] holds a process-wide lock while it is alive, so tests that
+//! use it run one at a time and each sees only its own spans.
+
+use std::sync::{Mutex, MutexGuard};
+
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+
+use crate::config::{ExporterKind, ExporterSpec, SamplerConfig, Telemetry, TelemetryBuilder};
+use crate::install::TelemetryGuard;
+
+static TEST_LOCK: Mutex<()> = Mutex::new(());
+
+/// The in-memory exporters a [`TestTelemetry`] installs.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryExporters {
+    /// Exported spans.
+    pub spans: InMemorySpanExporter,
+    /// Exported metrics.
+    #[cfg(feature = "metrics")]
+    pub metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter,
+}
+
+/// Telemetry installed into memory for one test.
+///
+/// ```
+/// use genai_trace_runtime::{span, testing::TestTelemetry};
+/// let t = TestTelemetry::install();
+/// span("step").in_scope(|| ());
+/// assert_eq!(t.spans()[0].name, "step");
+/// ```
+pub struct TestTelemetry {
+    exporters: InMemoryExporters,
+    guard: Option<TelemetryGuard>,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl std::fmt::Debug for TestTelemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestTelemetry").finish_non_exhaustive()
+    }
+}
+
+impl TestTelemetry {
+    /// Installs with every span sampled, content capture off, and no env influence.
+    pub fn install() -> Self {
+        Self::install_with(|b| b)
+    }
+
+    /// Installs after `configure` adjusts the builder (capture mode, sampler, ...).
+    /// The environment is not read unless `configure` sets an `env_lookup`.
+    pub fn install_with(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Self {
+        let lock = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let exporters = InMemoryExporters::default();
+        let mut builder = Telemetry::builder()
+            .env_lookup(|_| None)
+            .service_name("genai-trace-test")
+            .sampler(SamplerConfig::AlwaysOn);
+        builder.exporters.push(ExporterSpec {
+            name: "in-memory",
+            kind: ExporterKind::InMemory(exporters.clone()),
+        });
+        let guard = configure(builder)
+            .install()
+            .unwrap_or_else(|e| panic!("test telemetry: {e}"));
+        Self {
+            exporters,
+            guard: Some(guard),
+            _lock: lock,
+        }
+    }
+
+    /// Flushes and returns every span exported so far, in end order.
+    pub fn spans(&self) -> Vec<SpanData> {
+        if let Some(g) = &self.guard {
+            let _ = g.flush();
+        }
+        self.exporters.spans.get_finished_spans().unwrap_or_default()
+    }
+
+    /// The span named `name`; panics with the list of names if there is none or several.
+    pub fn span(&self, name: &str) -> SpanData {
+        let spans = self.spans();
+        let mut found: Vec<SpanData> = spans.iter().filter(|s| s.name == name).cloned().collect();
+        match found.len() {
+            1 => found.remove(0),
+            n => panic!(
+                "expected one span named {name:?}, found {n}; spans: {:?}",
+                spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    /// Flushes and returns the metrics exported so far.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> Vec<opentelemetry_sdk::metrics::data::ResourceMetrics> {
+        if let Some(g) = &self.guard {
+            let _ = g.flush();
+        }
+        self.exporters.metrics.get_finished_metrics().unwrap_or_default()
+    }
+
+    /// Shuts down (flushing everything) and returns the spans.
+    pub fn finish(mut self) -> Vec<SpanData> {
+        if let Some(g) = self.guard.take() {
+            let _ = g.shutdown();
+        }
+        self.exporters.spans.get_finished_spans().unwrap_or_default()
+    }
+}
+
+/// The value of attribute `key` on `span`, if set.
+pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
