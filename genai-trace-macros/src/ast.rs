@@ -1,0 +1,117 @@
+//! The instrumented function, and what shape of body it has.
+
+use proc_macro2::TokenStream;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Block, ItemFn, ReturnType, Signature, Type, TypeParamBound, Visibility};
+
+/// How the function produces its result, which decides how the span wraps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A plain function: the span covers the call.
+    Sync,
+    /// `async fn`: the span starts at the first poll and covers the future.
+    AsyncFn,
+    /// `fn ... -> impl Future`: the span starts at the call and covers the future.
+    ImplFuture,
+    /// `fn ... -> Pin<Box<dyn Future>>` (what `#[async_trait]` produces).
+    BoxedFuture,
+}
+
+/// A function item the macro can instrument.
+pub(crate) struct Function {
+    pub outer_attrs: Vec<Attribute>,
+    pub inner_attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    pub block: Block,
+}
+
+impl Function {
+    pub(crate) fn from_item(item: ItemFn) -> Self {
+        let (inner_attrs, outer_attrs) = item
+            .attrs
+            .into_iter()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+        Function {
+            outer_attrs,
+            inner_attrs,
+            vis: item.vis,
+            sig: item.sig,
+            block: *item.block,
+        }
+    }
+}
+
+/// The shape of a function from its signature.
+pub(crate) fn shape_of(sig: &Signature) -> Shape {
+    if sig.asyncness.is_some() {
+        return Shape::AsyncFn;
+    }
+    match &sig.output {
+        ReturnType::Type(_, ty) if is_impl_future(ty) => Shape::ImplFuture,
+        ReturnType::Type(_, ty) if is_pin_box_dyn_future(ty) => Shape::BoxedFuture,
+        _ => Shape::Sync,
+    }
+}
+
+fn future_bound(bounds: &syn::punctuated::Punctuated<TypeParamBound, syn::Token![+]>) -> bool {
+    bounds.iter().any(|b| match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Future"),
+        _ => false,
+    })
+}
+
+fn is_impl_future(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(t) => future_bound(&t.bounds),
+        Type::Paren(p) => is_impl_future(&p.elem),
+        _ => false,
+    }
+}
+
+/// `Pin<Box<dyn Future<...> + ...>>`, with any path prefix.
+fn is_pin_box_dyn_future(ty: &Type) -> bool {
+    let inner_arg = |ty: &Type, name: &str| -> Option<Type> {
+        let Type::Path(p) = ty else { return None };
+        let seg = p.path.segments.last()?;
+        if seg.ident != name {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        })
+    };
+    inner_arg(ty, "Pin")
+        .and_then(|b| inner_arg(&b, "Box"))
+        .is_some_and(|d| matches!(d, Type::TraitObject(t) if future_bound(&t.bounds)))
+}
+
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_type(&mut f, ty);
+    f.0
+}
+
+/// A function whose body did not parse: the signature is kept so the item can
+/// be emitted unchanged and rustc reports the user's real syntax error.
+pub(crate) struct FunctionWithUnparsedBody;
+
+impl Parse for FunctionWithUnparsedBody {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let _attrs = input.call(Attribute::parse_outer)?;
+        let _vis: Visibility = input.parse()?;
+        let _sig: Signature = input.parse()?;
+        let _body: TokenStream = input.parse()?;
+        Ok(Self)
+    }
+}

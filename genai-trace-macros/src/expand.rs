@@ -1,0 +1,239 @@
+//! Code generation. The expansion only wires the function to runtime helpers in
+//! `genai_trace::__private`; all behaviour lives in the runtime crate.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Ident, Path};
+
+use crate::ast::{Function, Shape};
+use crate::attr::Args;
+
+/// Semantics of the well-known GenAI operations (semconv v1.41.0).
+struct Operation {
+    name: &'static str,
+    client: bool,
+    /// The semconv constant whose value completes the span name.
+    suffix_const: &'static str,
+}
+
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "chat",
+        client: true,
+        suffix_const: "GEN_AI_REQUEST_MODEL",
+    },
+    Operation {
+        name: "text_completion",
+        client: true,
+        suffix_const: "GEN_AI_REQUEST_MODEL",
+    },
+    Operation {
+        name: "generate_content",
+        client: true,
+        suffix_const: "GEN_AI_REQUEST_MODEL",
+    },
+    Operation {
+        name: "embeddings",
+        client: true,
+        suffix_const: "GEN_AI_REQUEST_MODEL",
+    },
+    Operation {
+        name: "retrieval",
+        client: true,
+        suffix_const: "GEN_AI_DATA_SOURCE_ID",
+    },
+    Operation {
+        name: "execute_tool",
+        client: false,
+        suffix_const: "GEN_AI_TOOL_NAME",
+    },
+    Operation {
+        name: "create_agent",
+        client: true,
+        suffix_const: "GEN_AI_AGENT_NAME",
+    },
+    Operation {
+        name: "invoke_agent",
+        client: false,
+        suffix_const: "GEN_AI_AGENT_NAME",
+    },
+    Operation {
+        name: "invoke_workflow",
+        client: false,
+        suffix_const: "GEN_AI_WORKFLOW_NAME",
+    },
+];
+
+/// `chat` and `chat.sample` are the operation `chat`; `rag.query` is custom.
+fn operation_of(kind: &str) -> Option<&'static Operation> {
+    let first = kind.split('.').next().unwrap_or(kind);
+    OPERATIONS.iter().find(|o| o.name == first)
+}
+
+fn ident(name: &str) -> Ident {
+    // Mixed-site hygiene: generated locals can never clash with the user's names.
+    Ident::new(name, Span::mixed_site())
+}
+
+pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
+    let krate: Path = args.krate.clone().unwrap_or_else(|| syn::parse_quote!(::genai_trace));
+    let private = quote!(#krate::__private);
+    let fn_name = func.sig.ident.to_string();
+
+    // --- the static call site ------------------------------------------------
+    let kind = args.kind.as_ref().map(syn::LitStr::value);
+    let op = kind.as_deref().and_then(operation_of);
+    let static_name = match (&args.name, &kind) {
+        (Some(n), _) => n.value(),
+        (None, Some(k)) => k.clone(),
+        (None, None) => fn_name.clone(),
+    };
+    let operation = match op {
+        Some(o) => {
+            let n = o.name;
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let span_kind = if op.is_some_and(|o| o.client) {
+        quote!(Client)
+    } else {
+        quote!(Internal)
+    };
+    let suffix = match op {
+        Some(o) if args.name.is_none() => {
+            let c = format_ident!("{}", o.suffix_const);
+            quote!(#private::NameSuffix::Attribute(#krate::semconv::#c))
+        }
+        _ => quote!(#private::NameSuffix::None),
+    };
+    // A tool is named after its function unless `attrs(gen_ai.tool.name = ...)` says otherwise.
+    let default_attr = match op {
+        Some(o) if o.name == "execute_tool" => {
+            quote!(::core::option::Option::Some((#krate::semconv::GEN_AI_TOOL_NAME, #fn_name)))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
+
+    // --- attributes evaluated at span start (by reference: nothing is moved) --
+    let attrs_ident = ident("__genai_attrs");
+    let mut pushes = Vec::new();
+    if let Some(p) = &args.provider {
+        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_PROVIDER_NAME, &(#p));));
+    }
+    if let Some(m) = &args.model {
+        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_REQUEST_MODEL, &(#m));));
+    }
+    for a in &args.attrs {
+        let key = &a.key;
+        let value = &a.value;
+        pushes.push(quote_spanned!(a.key_span=> #attrs_ident.push(#key, &(#value));));
+    }
+
+    let guard = ident("__genai_guard");
+    let site = ident("__GENAI_SITE");
+    let start = quote! {
+        let #guard = {
+            static #site: #private::CallSite = #private::CallSite::new(
+                #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr,
+            );
+            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes| { #(#pushes)* })
+        };
+    };
+
+    let ret = ident("__genai_ret");
+    let record = quote! {
+        if #guard.is_recording() {
+            #[allow(unused_imports)]
+            use #private::{OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _};
+            (&&&&&#private::Outcome(&#ret)).__genai_record(&#guard);
+        }
+        #guard.end();
+    };
+
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let stmts = &block.stmts;
+    // Pins the body's return type so `?` and `return` infer as in the original
+    // function (the same trick tracing-attributes uses).
+    let fake_return = func_fake_return(sig.output.clone(), &ident("__genai_fake"));
+
+    let body = match Shape::of(&sig) {
+        Shape::Sync => {
+            let attached = ident("__genai_attached");
+            quote! {
+                #start
+                let #attached = #guard.attach();
+                let #ret = #private::call_once(move || { #fake_return #(#stmts)* });
+                #record
+                ::core::mem::drop(#attached);
+                #ret
+            }
+        }
+        Shape::AsyncFn => quote! {
+            #start
+            let (#ret, #guard) = #private::Instrumented::new(async move { #fake_return #(#stmts)* }, #guard).await;
+            #record
+            #ret
+        },
+        shape @ (Shape::ImplFuture | Shape::BoxedFuture) => {
+            let attached = ident("__genai_attached");
+            let inner = ident("__genai_inner");
+            let wrapped = quote! {
+                async move {
+                    let (#ret, #guard) = #inner.await;
+                    #record
+                    #ret
+                }
+            };
+            let wrapped = if shape == Shape::BoxedFuture {
+                quote!(::std::boxed::Box::pin(#wrapped))
+            } else {
+                wrapped
+            };
+            quote! {
+                #start
+                let #attached = #guard.attach();
+                let #inner = #private::Instrumented::new(#private::call_once(move || { #(#stmts)* }), #guard);
+                ::core::mem::drop(#attached);
+                #wrapped
+            }
+        }
+    };
+
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+impl Shape {
+    fn of(sig: &syn::Signature) -> Shape {
+        crate::ast::shape_of(sig)
+    }
+}
+
+fn func_fake_return(output: syn::ReturnType, fake: &Ident) -> TokenStream {
+    let ty = match output {
+        syn::ReturnType::Type(_, ty) if !crate::ast::contains_impl_trait(&ty) => ty,
+        _ => return TokenStream::new(),
+    };
+    quote! {
+        #[allow(
+            unknown_lints, unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop,
+            clippy::let_unit_value, clippy::let_with_type_underscore, clippy::needless_return, clippy::unreachable
+        )]
+        if false {
+            let #fake: #ty = loop {};
+            return #fake;
+        }
+    }
+}
