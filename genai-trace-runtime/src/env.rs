@@ -106,7 +106,14 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
             .is_some_and(|v| v.split(',').any(|t| t.trim() == "gen_ai_latest_experimental")),
         warnings: Vec::new(),
     };
-    s.warnings = r.warnings;
+    // The generic OTLP variables are read once per signal: warn once.
+    let mut warnings: Vec<ConfigWarning> = Vec::new();
+    for w in r.warnings {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
+    s.warnings = warnings;
     s
 }
 

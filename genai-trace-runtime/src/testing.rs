@@ -6,18 +6,64 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
 
 use crate::config::{ExporterKind, ExporterSpec, SamplerConfig, Telemetry, TelemetryBuilder};
 use crate::install::TelemetryGuard;
 
 static TEST_LOCK: Mutex<()> = Mutex::new(());
 
-/// The in-memory exporters a [`TestTelemetry`] installs.
+/// The process-wide test lock [`TestTelemetry`] holds. Take it in tests that
+/// install telemetry themselves (with [`crate::Telemetry::builder`]) so they do
+/// not run concurrently with other installing tests of the same binary.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An in-memory span exporter that keeps its spans after shutdown (the SDK's
+/// clears them), so a test can read what a guard drop delivered.
+///
+/// ```
+/// use genai_trace_runtime::{span, testing, Telemetry};
+/// let _lock = testing::exclusive();
+/// let mem = testing::memory_exporter();
+/// let guard = Telemetry::builder().env_lookup(|_| None).with_exporter("memory", mem.clone()).install().unwrap();
+/// span("work").in_scope(|| ());
+/// drop(guard);
+/// assert_eq!(mem.spans().len(), 1);
+/// ```
+pub fn memory_exporter() -> MemoryExporter {
+    MemoryExporter::default()
+}
+
+/// See [`memory_exporter`].
 #[derive(Clone, Debug, Default)]
+pub struct MemoryExporter {
+    inner: InMemorySpanExporter,
+}
+
+impl MemoryExporter {
+    /// Every span exported so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.inner.get_finished_spans().unwrap_or_default()
+    }
+}
+
+impl SpanExporter for MemoryExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.inner.export(batch).await
+    }
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The in-memory exporters a [`TestTelemetry`] installs.
+#[derive(Clone, Debug)]
 pub struct InMemoryExporters {
     /// Exported spans.
-    pub spans: InMemorySpanExporter,
+    pub spans: MemoryExporter,
     /// Exported metrics.
     #[cfg(feature = "metrics")]
     pub metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter,
@@ -52,8 +98,12 @@ impl TestTelemetry {
     /// Installs after `configure` adjusts the builder (capture mode, sampler, ...).
     /// The environment is not read unless `configure` sets an `env_lookup`.
     pub fn install_with(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Self {
-        let lock = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let exporters = InMemoryExporters::default();
+        let lock = exclusive();
+        let exporters = InMemoryExporters {
+            spans: memory_exporter(),
+            #[cfg(feature = "metrics")]
+            metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+        };
         let mut builder = Telemetry::builder()
             .env_lookup(|_| None)
             .service_name("genai-trace-test")
@@ -77,7 +127,7 @@ impl TestTelemetry {
         if let Some(g) = &self.guard {
             let _ = g.flush();
         }
-        self.exporters.spans.get_finished_spans().unwrap_or_default()
+        self.exporters.spans.spans()
     }
 
     /// The span named `name`; panics with the list of names if there is none or several.
@@ -107,7 +157,7 @@ impl TestTelemetry {
         if let Some(g) = self.guard.take() {
             let _ = g.shutdown();
         }
-        self.exporters.spans.get_finished_spans().unwrap_or_default()
+        self.exporters.spans.spans()
     }
 }
 

@@ -1,0 +1,339 @@
+//! Installing, configuring from the environment, shutting down, the console.
+#![cfg(feature = "testing")]
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use genai_trace::testing::{TestTelemetry, attribute};
+use genai_trace::{ConsoleExporter, ContentCapture, OtlpExporter, Telemetry, genai_span};
+
+/// Tests here install process-wide telemetry themselves: one at a time.
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    genai_trace::testing::exclusive()
+}
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |k| map.get(k).cloned()
+}
+
+#[genai_span(kind = "chat", provider = "openai", model = "gpt-4o")]
+fn chat() -> u32 {
+    tool();
+    1
+}
+
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "search"))]
+fn tool() {}
+
+#[test]
+fn every_bad_env_value_warns_once_and_falls_back() {
+    let bad = [
+        ("OTEL_SDK_DISABLED", "maybe", "using false"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "abc", "default 2048"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", "default 512"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "-5", "default 5000 ms"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "1.5s", "default 30000 ms"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", "using http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "default endpoint"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "ten", "default 10000 ms"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "using none"),
+        ("OTEL_TRACES_SAMPLER", "sometimes", "parentbased_always_on"),
+        (
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "yes please",
+            "NO_CONTENT",
+        ),
+        ("OTEL_TRACES_EXPORTER", "zipkin", "ignored"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "team", "ignored"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "default 60000 ms"),
+    ];
+    for (var, value, fallback) in bad {
+        let t = TestTelemetry::install_with(|b| b.env_lookup(env(&[(var, value)])).quiet());
+        let h = genai_trace::health();
+        assert_eq!(h.warnings.len(), 1, "{var}: {:?}", h.warnings);
+        let w = h.warnings[0].to_string();
+        assert!(w.starts_with(&format!("genai-trace: warning: {var}: ")), "{w}");
+        assert!(w.contains(value), "names the bad value: {w}");
+        assert!(w.contains(fallback), "names the fallback: {w}");
+        // And telemetry still works with the fallback.
+        chat();
+        assert_eq!(t.spans().len(), 2, "{var}");
+    }
+}
+
+#[test]
+fn sampler_arg_out_of_range_falls_back_to_one() {
+    let t = TestTelemetry::install_with(|b| {
+        b.env_lookup(env(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ]))
+        .quiet()
+    });
+    let w = &genai_trace::health().warnings;
+    assert!(
+        w[0].to_string()
+            .contains("OTEL_TRACES_SAMPLER_ARG: \"2\" is not a ratio between 0 and 1; using 1.0")
+    );
+    chat();
+    assert_eq!(t.spans().len(), 2);
+}
+
+#[test]
+fn header_values_never_appear_in_warnings_or_debug() {
+    let _t = TestTelemetry::install_with(|b| {
+        b.env_lookup(env(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer sk-live-123,broken-sk-live-456",
+        )]))
+        .quiet()
+    });
+    let h = genai_trace::health();
+    let shown = format!("{h:?} {}", h.warnings[0]);
+    assert!(shown.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{shown}");
+    assert!(!shown.contains("sk-live"), "a secret leaked: {shown}");
+    let otlp = OtlpExporter::http().header("x-api-key", "sk-live-789");
+    assert!(!format!("{otlp:?}").contains("sk-live"));
+}
+
+#[test]
+fn builder_wins_over_env_and_env_over_defaults() {
+    let t = TestTelemetry::install_with(|b| {
+        b.env_lookup(env(&[
+            ("OTEL_SERVICE_NAME", "from-env"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=staging,team=search%20ai",
+            ),
+            ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_AND_EVENT"),
+        ]))
+        .service_name("from-code")
+    });
+    assert_eq!(genai_trace::content_capture(), ContentCapture::SpanAndEvent);
+    chat();
+    drop(t);
+    let t = TestTelemetry::install_with(|b| {
+        b.env_lookup(env(&[("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")]))
+            .content_capture(ContentCapture::NoContent)
+    });
+    assert_eq!(genai_trace::content_capture(), ContentCapture::NoContent);
+    drop(t);
+}
+
+#[test]
+fn resource_carries_service_and_env_attributes() {
+    let _l = lock();
+    let mem = genai_trace::testing::memory_exporter();
+    let guard = Telemetry::builder()
+        .env_lookup(env(&[
+            ("OTEL_SERVICE_NAME", "from-env"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=staging,team=search%20ai",
+            ),
+        ]))
+        .service_name("from-code")
+        .service_version("1.2.3")
+        .with_exporter("memory", mem.clone())
+        .install()
+        .unwrap();
+    chat();
+    guard.shutdown().unwrap();
+    let spans = mem.spans();
+    assert_eq!(spans.len(), 2);
+    let r = &spans[0].instrumentation_scope;
+    assert_eq!(r.name(), "genai-trace");
+    assert!(!genai_trace::health().installed);
+}
+
+#[test]
+fn disabled_by_env_or_builder_records_nothing() {
+    let _l = lock();
+    for b in [
+        Telemetry::builder().env_lookup(env(&[("OTEL_SDK_DISABLED", "true")])),
+        Telemetry::builder().env_lookup(env(&[])).disabled(true),
+    ] {
+        let mem = genai_trace::testing::memory_exporter();
+        let guard = b.with_exporter("memory", mem.clone()).install().unwrap();
+        assert!(!guard.is_installed());
+        assert!(!genai_trace::is_enabled());
+        chat();
+        drop(guard);
+        assert!(mem.spans().is_empty());
+    }
+}
+
+#[test]
+fn installing_twice_is_an_error_not_a_panic() {
+    let _l = lock();
+    let g = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .with_exporter("m", genai_trace::testing::memory_exporter())
+        .install();
+    let g = g.unwrap();
+    let second = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .with_exporter("m", genai_trace::testing::memory_exporter())
+        .install();
+    assert!(matches!(second, Err(genai_trace::InstallError::AlreadyInstalled)));
+    drop(g);
+}
+
+#[test]
+fn guard_drop_delivers_every_span_ended_before_it() {
+    let _l = lock();
+    let mem = genai_trace::testing::memory_exporter();
+    let guard = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .max_queue_size(16_384)
+        .with_exporter("memory", mem.clone())
+        .install()
+        .unwrap();
+    for _ in 0..10_000 {
+        tool();
+    }
+    let h = genai_trace::health();
+    assert_eq!(h.spans_started, 10_000);
+    drop(guard);
+    assert_eq!(mem.spans().len(), 10_000);
+}
+
+#[test]
+fn guard_drop_with_the_collector_down_returns_within_its_timeout() {
+    let _l = lock();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
+        let guard = Telemetry::builder()
+            .env_lookup(env(&[]))
+            .quiet()
+            .with_otlp(
+                otlp.endpoint(format!("http://127.0.0.1:{port}"))
+                    .timeout(Duration::from_secs(30)),
+            )
+            .shutdown_timeout(Duration::from_millis(500))
+            .install()
+            .unwrap();
+        for _ in 0..100 {
+            chat();
+        }
+        let t = Instant::now();
+        let result = guard.shutdown();
+        let took = t.elapsed();
+        assert!(took < Duration::from_millis(1500), "shutdown took {took:?}");
+        assert!(result.is_err(), "a dead backend is reported, not hidden");
+    }
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl SharedBuf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Replaces `12.3ms`, `850µs`, `1.20s` with `<d>` and trace ids with `<trace>`.
+fn mask(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|w| {
+                    let digits = w.trim_end_matches(['s', 'm', 'µ']);
+                    let is_dur = !digits.is_empty()
+                        && digits.len() < w.len()
+                        && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+                    if is_dur {
+                        "<d>".to_owned()
+                    } else if w.len() == 32 && w.chars().all(|c| c.is_ascii_hexdigit()) {
+                        "<trace>".to_owned()
+                    } else {
+                        w.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "planner"))]
+fn agent() -> Result<(), std::io::Error> {
+    chat();
+    retrieve();
+    Err(std::io::Error::other("gave up"))
+}
+
+#[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "docs"))]
+fn retrieve() {}
+
+#[test]
+fn console_tree_for_a_nested_trace() {
+    let _l = lock();
+    let buf = SharedBuf::default();
+    let guard = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .service_name("demo")
+        // Tiny batches: the tree must be assembled across them.
+        .max_export_batch_size(1)
+        .with_console_exporter(ConsoleExporter::tree().writer(buf.clone()))
+        .install()
+        .unwrap();
+    let _ = agent();
+    guard.shutdown().unwrap();
+    let expected = "\
+trace <trace> (demo)
+invoke_agent planner  <d>  ✗ error std::io::error::Error: gave up
+├─ chat gpt-4o  [client]  <d>  provider=openai
+│  └─ execute_tool search  <d>
+└─ retrieval docs  [client]  <d>";
+    assert_eq!(mask(&buf.text()).trim_end(), expected, "\n{}", buf.text());
+}
+
+#[test]
+fn console_json_lines() {
+    let _l = lock();
+    let buf = SharedBuf::default();
+    let guard = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .service_name("demo-json")
+        .with_console_exporter(ConsoleExporter::json_lines().writer(buf.clone()))
+        .install()
+        .unwrap();
+    chat();
+    guard.shutdown().unwrap();
+    let lines: Vec<serde_json::Value> = buf.text().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let chat = &lines[1];
+    assert_eq!(chat["name"], "chat gpt-4o");
+    assert_eq!(chat["kind"], "CLIENT");
+    assert_eq!(chat["service"], "demo-json");
+    assert_eq!(chat["attributes"]["gen_ai.provider.name"], "openai");
+    assert_eq!(lines[0]["parent_span_id"], chat["span_id"]);
+    assert_eq!(chat["parent_span_id"], "");
+}
+
+#[test]
+fn span_attribute_helper_finds_values() {
+    let t = TestTelemetry::install();
+    chat();
+    let s = t.span("chat gpt-4o");
+    assert_eq!(attribute(&s, "gen_ai.request.model").unwrap().as_str(), "gpt-4o");
+}
