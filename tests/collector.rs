@@ -1,1 +1,202 @@
+//! End to end: spans and metrics over OTLP/HTTP and OTLP/gRPC to a real collector
+//! (rotel, started by `.ci/run` through `../shared/backends/start-rotel.sh`).
+//!
+//! Needs `ROTEL_OTLP_HTTP`, `ROTEL_OTLP_GRPC` and `ROTEL_RUN_DIR` in the
+//! environment. Without them the tests fail under CI and are skipped (with a
+//! message) elsewhere.
+#![cfg(all(feature = "testing", feature = "otlp-http"))]
 
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use genai_trace::opentelemetry::KeyValue;
+use genai_trace::{OtlpExporter, Telemetry, genai_span};
+use serde_json::Value;
+
+struct Collector {
+    http: String,
+    grpc: String,
+}
+
+fn collector() -> Option<Collector> {
+    match (
+        std::env::var("ROTEL_OTLP_HTTP"),
+        std::env::var("ROTEL_OTLP_GRPC"),
+        std::env::var("ROTEL_RUN_DIR"),
+    ) {
+        (Ok(http), Ok(grpc), Ok(_)) => Some(Collector { http, grpc }),
+        _ if std::env::var_os("CI").is_some() => panic!("CI must start rotel (.ci/run) and export ROTEL_*"),
+        _ => {
+            eprintln!(
+                "skipped: no collector (run .ci/run, or start ../shared/backends/start-rotel.sh and export ROTEL_*)"
+            );
+            None
+        }
+    }
+}
+
+fn query(args: &[&str]) -> Vec<Value> {
+    let script = std::env::var("GENAI_TRACE_BACKENDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/backends"));
+    let out = Command::new("python3")
+        .arg(script.join("query-rotel.py"))
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "query-rotel {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "planner", "app.user_tier" = "pro"))]
+fn agent(n: i64) -> Result<String, std::io::Error> {
+    chat(n);
+    genai_trace::opentelemetry::global::meter("collector-test")
+        .u64_counter("genai_trace.test.calls")
+        .build()
+        .add(3, &[KeyValue::new("route", "agent")]);
+    let trace = genai_trace::current_trace_id().unwrap();
+    Err(std::io::Error::other(format!("gave up in trace {trace}")))
+}
+
+#[genai_span(kind = "chat", provider = "openai", model = "gpt-4o", attrs(gen_ai.request.temperature = 0.25, gen_ai.request.max_tokens = n, gen_ai.request.stop_sequences = ["END", "STOP"]))]
+fn chat(n: i64) {
+    tool();
+}
+
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "search"))]
+fn tool() {}
+
+fn run_and_check(otlp: OtlpExporter, service: &str) {
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name(service)
+        .service_version("9.9.9")
+        .with_otlp(otlp)
+        .install()
+        .unwrap();
+    let err = agent(64).unwrap_err().to_string();
+    let trace_id = err.rsplit(' ').next().unwrap().to_owned();
+    guard.shutdown().expect("a clean shutdown with the collector up");
+
+    let spans = query(&["--trace-id", &trace_id, "--wait", "3"]);
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    let by_name = |n: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap_or_else(|| panic!("no span {n}"))
+    };
+    let agent = by_name("invoke_agent planner");
+    let chat = by_name("chat gpt-4o");
+    let tool = by_name("execute_tool search");
+    assert_eq!(agent["parent_span_id"], "");
+    assert_eq!(chat["parent_span_id"], agent["span_id"]);
+    assert_eq!(tool["parent_span_id"], chat["span_id"]);
+    assert_eq!(agent["kind"], "INTERNAL");
+    assert_eq!(chat["kind"], "CLIENT");
+    assert_eq!(agent["status"]["code"], "ERROR");
+    assert!(agent["status"]["message"].as_str().unwrap().starts_with("gave up"));
+    assert_eq!(agent["attributes"]["error.type"], "std::io::error::Error");
+    assert_eq!(agent["attributes"]["app.user_tier"], "pro");
+    assert_eq!(chat["status"]["code"], "UNSET");
+    // Typed values survive the trip.
+    let a = &chat["attributes"];
+    assert_eq!(a["gen_ai.operation.name"], "chat");
+    assert_eq!(a["gen_ai.provider.name"], "openai");
+    assert_eq!(a["gen_ai.request.temperature"], 0.25);
+    assert_eq!(a["gen_ai.request.max_tokens"], 64);
+    assert!(a["gen_ai.request.max_tokens"].is_i64());
+    assert_eq!(a["gen_ai.request.stop_sequences"], serde_json::json!(["END", "STOP"]));
+    assert_eq!(chat["resource"]["service.name"], service);
+    assert_eq!(chat["resource"]["service.version"], "9.9.9");
+    assert_eq!(chat["scope"]["name"], "genai-trace");
+
+    let points = query(&[
+        "--signal",
+        "metrics",
+        "--name",
+        "genai_trace.test.calls",
+        "--wait",
+        "1",
+        "--timeout",
+        "15",
+    ]);
+    let point = points
+        .iter()
+        .find(|p| p["resource"]["service.name"] == service)
+        .unwrap_or_else(|| panic!("no metric from {service}: {points:#?}"));
+    assert_eq!(point["value"], 3);
+    assert_eq!(point["attributes"]["route"], "agent");
+}
+
+#[test]
+fn otlp_http_protobuf_traces_and_metrics() {
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    run_and_check(OtlpExporter::http().endpoint(c.http), "collector-http");
+}
+
+#[cfg(feature = "otlp-grpc")]
+#[test]
+fn otlp_grpc_traces_and_metrics() {
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    run_and_check(OtlpExporter::grpc().endpoint(c.grpc), "collector-grpc");
+}
+
+#[cfg(feature = "otlp-grpc")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_from_inside_a_tokio_runtime() {
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name("collector-grpc-tokio")
+        .with_otlp(OtlpExporter::grpc().endpoint(c.grpc).without_metrics())
+        .install()
+        .unwrap();
+    let trace = genai_trace::span("in-tokio")
+        .instrument(async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            genai_trace::current_trace_id().unwrap()
+        })
+        .await;
+    // Dropping the guard inside the runtime must not panic (it owns its own runtime).
+    drop(guard);
+    let spans = query(&["--trace-id", &trace, "--wait", "1"]);
+    assert_eq!(spans[0]["name"], "in-tokio");
+}
+
+#[test]
+fn ten_thousand_spans_arrive_after_guard_drop() {
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name("collector-10k")
+        .max_queue_size(16_384)
+        .with_otlp(OtlpExporter::http().endpoint(c.http).without_metrics())
+        .install()
+        .unwrap();
+    let trace = genai_trace::span("root").in_scope(|| {
+        for _ in 0..9_999 {
+            tool();
+        }
+        genai_trace::current_trace_id().unwrap()
+    });
+    let health = genai_trace::health();
+    drop(guard);
+    assert_eq!(health.spans_dropped(), 0);
+    let spans = query(&["--trace-id", &trace, "--wait", "10000", "--timeout", "60"]);
+    assert_eq!(spans.len(), 10_000);
+}
