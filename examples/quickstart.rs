@@ -1,1 +1,86 @@
-fn main() {}
+//! A small agent run — plan with a chat model, call a tool, retrieve documents,
+//! answer — printed as a span tree on stderr. No network or backend needed.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! # the same trace to a collector as well:
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart
+//! ```
+
+use std::time::Duration;
+
+use genai_trace::{Telemetry, genai_span};
+
+#[derive(Debug)]
+struct ToolError(String);
+
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tool failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ToolError {}
+
+struct Model {
+    name: &'static str,
+}
+
+impl Model {
+    /// A fake chat completion: sleeps like a network call would.
+    #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"],
+                 attrs(gen_ai.request.temperature = 0.2, gen_ai.request.max_tokens = 512))]
+    fn complete(&self, prompt: &str) -> String {
+        std::thread::sleep(Duration::from_millis(40));
+        format!("plan for: {}", prompt.len())
+    }
+}
+
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = "call_1"))]
+fn get_weather(city: &str) -> Result<String, ToolError> {
+    std::thread::sleep(Duration::from_millis(5));
+    if city.is_empty() {
+        return Err(ToolError("no city".into()));
+    }
+    Ok(format!("sunny in {city}"))
+}
+
+#[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "travel-guides", gen_ai.request.top_k = 3))]
+fn retrieve(query: &str) -> Vec<&'static str> {
+    std::thread::sleep(Duration::from_millis(12));
+    let _ = query;
+    vec!["lisbon.md", "porto.md", "faro.md"]
+}
+
+#[genai_span(kind = "rag.rerank")]
+fn rerank(docs: Vec<&'static str>) -> Vec<&'static str> {
+    docs.into_iter().take(2).collect()
+}
+
+#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "trip-planner"))]
+fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
+    let plan = model.complete(request);
+    let weather = get_weather("Lisbon")?;
+    // A failing tool call is recorded as an error span; the agent recovers.
+    let _ = get_weather("");
+    let docs = rerank(retrieve("things to do in Lisbon"));
+    let answer = model.complete(&format!("{plan}; {weather}; {docs:?}"));
+    Ok(answer)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let guard = Telemetry::builder()
+        .service_name("quickstart")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .with_console()
+        .with_otlp_if_configured()
+        .install()?;
+
+    let model = Model { name: "gpt-4o" };
+    let answer = plan_trip(&model, "three days in Lisbon")?;
+    println!("{answer}");
+
+    // Dropping the guard flushes: the tree is printed before the program exits.
+    drop(guard);
+    Ok(())
+}

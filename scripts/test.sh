@@ -26,3 +26,5 @@ eval "$(ROTEL_GRPC_PORT=auto ROTEL_HTTP_PORT=auto bash "$BACKENDS/start-rotel.sh
 export ROTEL_OTLP_HTTP ROTEL_OTLP_GRPC ROTEL_RUN_DIR
 
 cargo test --workspace --all-features "$@"
+# The facade with instrumentation compiled out (its own feature set, shared target dir).
+cargo test --manifest-path tests/compile-out/Cargo.toml --target-dir target "$@"

@@ -156,6 +156,8 @@ fn otlp_grpc_traces_and_metrics() {
 
 #[cfg(feature = "otlp-grpc")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The lock serialises installing tests of this binary; nothing else awaits it.
+#[allow(clippy::await_holding_lock)]
 async fn otlp_grpc_from_inside_a_tokio_runtime() {
     let Some(c) = collector() else { return };
     let _l = genai_trace::testing::exclusive();

@@ -158,6 +158,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         sig,
         block,
     } = func;
+    let brace_span = block.brace_token.span.join();
     let stmts = &block.stmts;
     // Pins the body's return type so `?` and `return` infer as in the original
     // function (the same trick tracing-attributes uses).
@@ -206,12 +207,13 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         }
     };
 
+    // The body's braces keep the user's span: the item then counts as user
+    // code for lints such as `dead_code`.
+    let mut braces = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#(#inner_attrs)* #body));
+    braces.set_span(brace_span);
     quote! {
         #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
-            #body
-        }
+        #vis #sig #braces
     }
 }
 

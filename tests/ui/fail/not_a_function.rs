@@ -1,0 +1,8 @@
+use genai_trace::genai_span;
+
+#[genai_span(kind = "chat")]
+struct Chat {
+    model: String,
+}
+
+fn main() {}
