@@ -1,7 +1,7 @@
 //! The `#[genai_span]` attribute macro of [genai-trace](https://docs.rs/genai-trace).
 //!
-//! A pipeline: [`attr`] parses the arguments, [`ast`] models the function,
-//! [`valid`] checks the two together, [`expand`] generates code that calls the
+//! A pipeline: `attr` parses the arguments, `ast` models the function,
+//! `valid` checks the two together, `expand` generates code that calls the
 //! runtime. With the `instrument` feature off the item is returned unchanged
 //! (after the same checks, so typos stay errors).
 
