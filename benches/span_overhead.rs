@@ -37,6 +37,7 @@ async fn traced_async(x: u64) -> u64 {
     black_box(x) + 1
 }
 
+#[inline(always)]
 fn poll_once<F: Future>(f: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     let mut f = std::pin::pin!(f);

@@ -142,14 +142,14 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     };
 
     let ret = ident("__genai_ret");
-    let record = quote! {
-        if #guard.is_recording() {
-            #[allow(unused_imports)]
-            use #private::{OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _};
-            (&&&&&#private::Outcome(&#ret)).__genai_record(&#guard);
-        }
-        #guard.end();
+    let outcome = quote! {
+        #[allow(unused_imports)]
+        use #private::{OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _};
+        (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
     };
+    // For futures: a non-capturing closure, coerced to the `fn` pointer
+    // `Instrumented` calls on completion (types are concrete here).
+    let record_fn = quote!(|#ret, #guard| { #outcome });
 
     let Function {
         outer_attrs,
@@ -171,27 +171,24 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 #start
                 let #attached = #guard.attach();
                 let #ret = #private::call_once(move || { #fake_return #(#stmts)* });
-                #record
+                if #guard.is_recording() {
+                    let #ret = &#ret;
+                    let #guard = &#guard;
+                    #outcome
+                }
+                #guard.end();
                 ::core::mem::drop(#attached);
                 #ret
             }
         }
         Shape::AsyncFn => quote! {
             #start
-            let (#ret, #guard) = #private::Instrumented::new(async move { #fake_return #(#stmts)* }, #guard).await;
-            #record
-            #ret
+            #private::Instrumented::new(async move { #fake_return #(#stmts)* }, #guard, #record_fn).await
         },
         shape @ (Shape::ImplFuture | Shape::BoxedFuture) => {
             let attached = ident("__genai_attached");
             let inner = ident("__genai_inner");
-            let wrapped = quote! {
-                async move {
-                    let (#ret, #guard) = #inner.await;
-                    #record
-                    #ret
-                }
-            };
+            let wrapped = quote!(#private::Instrumented::new(#inner, #guard, #record_fn));
             let wrapped = if shape == Shape::BoxedFuture {
                 quote!(::std::boxed::Box::pin(#wrapped))
             } else {
@@ -200,7 +197,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             quote! {
                 #start
                 let #attached = #guard.attach();
-                let #inner = #private::Instrumented::new(#private::call_once(move || { #(#stmts)* }), #guard);
+                let #inner = #private::call_once(move || { #(#stmts)* });
                 ::core::mem::drop(#attached);
                 #wrapped
             }

@@ -42,7 +42,7 @@ pub use opentelemetry_sdk;
 pub mod __private {
     pub use crate::span::{
         CallSite, Instrumented, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay, OutcomeErrorType, OutcomeOpaque,
-        OutcomeValue, SpanGuard, StartAttributes, call_once,
+        OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
     };
     pub use opentelemetry::trace::SpanKind;
 }

@@ -252,7 +252,10 @@ impl<T: ToAttributeValue, const N: usize> ToAttributeValue for [T; N] {
 #[doc(hidden)]
 #[must_use]
 pub struct SpanGuard {
-    cx: Option<Context>,
+    // One pointer: "not recording" is null, so the disabled path moves 8 bytes.
+    // `ManuallyDrop`: only the cold end paths ever hold a context to drop (they
+    // `take()` it), so dropping a guard that records nothing compiles to nothing.
+    cx: std::mem::ManuallyDrop<Option<Box<Context>>>,
 }
 
 impl fmt::Debug for SpanGuard {
@@ -265,7 +268,9 @@ impl fmt::Debug for SpanGuard {
 
 impl SpanGuard {
     /// A guard that records nothing.
-    pub const NONE: SpanGuard = SpanGuard { cx: None };
+    pub const NONE: SpanGuard = SpanGuard {
+        cx: std::mem::ManuallyDrop::new(None),
+    };
 
     /// Starts the call site's span as a child of the current context. When
     /// telemetry is off this is one relaxed atomic load: `attributes` is not called.
@@ -277,6 +282,7 @@ impl SpanGuard {
         Self::start_enabled(site, attributes)
     }
 
+    #[inline(never)]
     fn start_enabled(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes)) -> Self {
         let parent = Context::current();
         // A child of an unsampled parent is not recorded (parent-based sampling):
@@ -320,7 +326,7 @@ impl SpanGuard {
                 return Self::NONE;
             }
             Self {
-                cx: Some(parent.with_span(span)),
+                cx: std::mem::ManuallyDrop::new(Some(Box::new(parent.with_span(span)))),
             }
         })
         .unwrap_or(Self::NONE)
@@ -335,26 +341,26 @@ impl SpanGuard {
     /// Makes this span current on this thread until the returned guard drops.
     #[inline]
     pub fn attach(&self) -> Option<ContextGuard> {
-        self.cx.as_ref().map(|cx| cx.clone().attach())
+        self.cx.as_deref().map(|cx| cx.clone().attach())
     }
 
     /// Sets an attribute (no-op when not recording).
     pub fn set_attribute(&self, kv: KeyValue) {
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.as_deref() {
             cx.span().set_attribute(kv);
         }
     }
 
     /// Adds an event (no-op when not recording).
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.as_deref() {
             cx.span().add_event(name, attributes);
         }
     }
 
     /// Marks the span failed: status Error, `error.type`, and an `exception` event.
     pub fn record_error(&self, error_type: &str, exception_type: &str, message: &str) {
-        let Some(cx) = &self.cx else { return };
+        let Some(cx) = self.cx.as_deref() else { return };
         let span = cx.span();
         span.set_status(Status::error(message.to_owned()));
         span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.to_owned()));
@@ -370,11 +376,22 @@ impl SpanGuard {
     /// Ends the span normally.
     #[inline]
     pub fn end(mut self) {
+        // Only the check is inlined: when not recording, ending costs one branch.
+        if self.cx.is_some() {
+            self.end_recording();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn end_recording(&mut self) {
         if let Some(cx) = self.cx.take() {
             cx.span().end();
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn end_abnormally(&mut self) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
@@ -389,63 +406,87 @@ impl SpanGuard {
 }
 
 impl Drop for SpanGuard {
+    #[inline]
     fn drop(&mut self) {
-        self.end_abnormally();
+        if self.cx.is_some() {
+            self.end_abnormally();
+        }
     }
 }
 
 pin_project_lite::pin_project! {
     /// A future run inside a span: the span's context is attached for every poll
-    /// and detached after it. Resolves to the output and the still-open guard, so
-    /// the caller records the outcome; dropped early, the span ends as cancelled.
+    /// and detached after it. On completion `record` sees the output (the macro
+    /// passes a function that records `Err`s), then the span ends; dropped
+    /// early, the span ends as cancelled.
     #[doc(hidden)]
-    pub struct Instrumented<F> {
+    pub struct Instrumented<F>
+    where
+        F: Future,
+    {
         #[pin]
         inner: F,
-        guard: Option<SpanGuard>,
+        guard: SpanGuard,
+        record: fn(&F::Output, &SpanGuard),
     }
 }
 
-impl<F> Instrumented<F> {
-    /// Wraps `inner` in the span of `guard`.
+impl<F: Future> Instrumented<F> {
+    /// Wraps `inner` in the span of `guard`; `record` runs on the output before the span ends.
     #[inline]
-    pub fn new(inner: F, guard: SpanGuard) -> Self {
-        Self {
-            inner,
-            guard: Some(guard),
-        }
+    pub fn new(inner: F, guard: SpanGuard, record: fn(&F::Output, &SpanGuard)) -> Self {
+        Self { inner, guard, record }
     }
 }
 
 /// Ends the span as a panic if the inner poll unwinds. Executors such as Tokio
 /// catch the panic and drop the future later, when `panicking()` is false again:
 /// without this the span would be recorded as cancelled.
-struct PanicSentinel<'a>(&'a mut Option<SpanGuard>);
+struct PanicSentinel<'a>(&'a mut SpanGuard);
 
 impl Drop for PanicSentinel<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking()
-            && let Some(mut g) = self.0.take()
-        {
-            g.end_abnormally();
+        if std::thread::panicking() {
+            self.0.end_abnormally();
         }
     }
 }
 
 impl<F: Future> Future for Instrumented<F> {
-    type Output = (F::Output, SpanGuard);
+    type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _attached = this.guard.as_ref().and_then(SpanGuard::attach);
-        let sentinel = PanicSentinel(this.guard);
-        match this.inner.poll(cx) {
-            Poll::Ready(out) => Poll::Ready((out, sentinel.0.take().unwrap_or(SpanGuard::NONE))),
-            Poll::Pending => Poll::Pending,
+        if !this.guard.is_recording() {
+            // Not recording: nothing to attach, record or end.
+            return this.inner.poll(cx);
         }
+        poll_recording(this.inner, this.guard, *this.record, cx)
     }
 }
+
+fn poll_recording<F: Future>(
+    inner: Pin<&mut F>,
+    guard: &mut SpanGuard,
+    record: fn(&F::Output, &SpanGuard),
+    cx: &mut TaskContext<'_>,
+) -> Poll<F::Output> {
+    let _attached = guard.attach();
+    let sentinel = PanicSentinel(guard);
+    match inner.poll(cx) {
+        Poll::Ready(out) => {
+            record(&out, sentinel.0);
+            sentinel.0.end_recording();
+            Poll::Ready(out)
+        }
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+/// The `record` of futures whose output is not inspected.
+#[doc(hidden)]
+pub fn record_nothing<T>(_: &T, _: &SpanGuard) {}
 
 /// Calls `f` once. Passing the body as an `FnOnce` makes rustc infer the
 /// closure as `FnOnce`, so bodies may return borrows of moved-in references.
@@ -611,12 +652,7 @@ impl SpanOptions {
     /// Runs `fut` inside the span (attached on every poll). Dropped before it
     /// completes, the span ends marked `genai_trace.cancelled`.
     pub fn instrument<F: Future>(self, fut: F) -> impl Future<Output = F::Output> {
-        let inner = Instrumented::new(fut, self.start());
-        async move {
-            let (out, guard) = inner.await;
-            guard.end();
-            out
-        }
+        Instrumented::new(fut, self.start(), record_nothing)
     }
 }
 
