@@ -115,3 +115,33 @@ impl Parse for FunctionWithUnparsedBody {
         Ok(Self)
     }
 }
+
+/// The names the parameters bind, as the user's own tokens (`self` included).
+pub(crate) fn bindings(sig: &Signature) -> Vec<TokenStream> {
+    fn walk(pat: &syn::Pat, out: &mut Vec<TokenStream>) {
+        use quote::ToTokens;
+        match pat {
+            syn::Pat::Ident(i) => {
+                out.push(i.ident.to_token_stream());
+                if let Some((_, sub)) = &i.subpat {
+                    walk(sub, out);
+                }
+            }
+            syn::Pat::Tuple(t) => t.elems.iter().for_each(|p| walk(p, out)),
+            syn::Pat::TupleStruct(t) => t.elems.iter().for_each(|p| walk(p, out)),
+            syn::Pat::Struct(s) => s.fields.iter().for_each(|f| walk(&f.pat, out)),
+            syn::Pat::Reference(r) => walk(&r.pat, out),
+            syn::Pat::Type(t) => walk(&t.pat, out),
+            syn::Pat::Slice(s) => s.elems.iter().for_each(|p| walk(p, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(r) => out.push(quote::ToTokens::to_token_stream(&r.self_token)),
+            syn::FnArg::Typed(t) => walk(&t.pat, &mut out),
+        }
+    }
+    out
+}

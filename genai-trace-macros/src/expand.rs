@@ -130,21 +130,61 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         pushes.push(quote_spanned!(a.key_span=> #attrs_ident.push(#key, &(#value));));
     }
 
+    // Every argument gets the chance to record itself (RecordRequest); the
+    // user's own tokens are used so `self` and the names resolve.
+    let bindings = crate::ast::bindings(&func.sig);
+    let requests = bindings
+        .iter()
+        .map(|b| quote!((&&#private::RequestArg(&#b)).__genai_request(&mut #attrs_ident.recorder());));
+    let sensitive: Vec<_> = args
+        .sensitive
+        .iter()
+        .filter_map(|s| bindings.iter().find(|b| b.to_string() == s.name))
+        .map(|b| quote!(#attrs_ident.sensitive((&&&#private::ContentArg(&#b)).__genai_content());))
+        .collect();
+    let sensitive_block = if sensitive.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            if #attrs_ident.captures_content() {
+                #[allow(unused_imports)]
+                use #private::{ContentIgnored as _, ContentViaDebug as _, ContentViaTrait as _};
+                #(#sensitive)*
+            }
+        }
+    };
+    let slot = match op.map(|o| o.name) {
+        Some("execute_tool") => quote!(#private::ContentSlot::ToolArguments),
+        Some("retrieval") => quote!(#private::ContentSlot::RetrievalQuery),
+        _ => quote!(#private::ContentSlot::InputMessages),
+    };
+    let has_sensitive = !args.sensitive.is_empty();
+
     let guard = ident("__genai_guard");
     let site = ident("__GENAI_SITE");
     let start = quote! {
-        let #guard = {
+        let mut #guard = {
             static #site: #private::CallSite = #private::CallSite::new(
-                #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr,
+                #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr, #slot, #has_sensitive,
             );
-            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes| { #(#pushes)* })
+            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes| {
+                #(#pushes)*
+                #[allow(unused_imports)]
+                use #private::{RequestIgnored as _, RequestViaTrait as _};
+                #(#requests)*
+                #sensitive_block
+            })
         };
     };
 
     let ret = ident("__genai_ret");
     let outcome = quote! {
         #[allow(unused_imports)]
-        use #private::{OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _};
+        use #private::{
+            OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _,
+            ResponseIgnored as _, ResponseViaTrait as _,
+        };
+        (&&#private::ResponseOf(#ret)).__genai_response(#guard);
         (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
     };
     // For futures: a non-capturing closure, coerced to the `fn` pointer
@@ -171,9 +211,9 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 #start
                 let #attached = #guard.attach();
                 let #ret = #private::call_once(move || { #fake_return #(#stmts)* });
-                if #guard.is_recording() {
+                if #guard.is_active() {
                     let #ret = &#ret;
-                    let #guard = &#guard;
+                    let #guard = &mut #guard;
                     #outcome
                 }
                 #guard.end();

@@ -230,6 +230,8 @@ pub struct TelemetryBuilder {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) metric_export_interval: Option<Duration>,
     pub(crate) content_capture: Option<ContentCapture>,
+    pub(crate) max_content_bytes: Option<usize>,
+    pub(crate) redact: Option<crate::content::RedactHook>,
     pub(crate) disabled: bool,
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
     pub(crate) print_warnings: bool,
@@ -252,6 +254,8 @@ impl Default for TelemetryBuilder {
             shutdown_timeout: None,
             metric_export_interval: None,
             content_capture: None,
+            max_content_bytes: None,
+            redact: None,
             disabled: false,
             tracer_provider: None,
             print_warnings: true,
@@ -381,6 +385,26 @@ impl TelemetryBuilder {
     /// Content capture (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, off).
     pub fn content_capture(mut self, mode: ContentCapture) -> Self {
         self.content_capture = Some(mode);
+        self
+    }
+    /// Longest content (one attribute's JSON or text) recorded, in bytes (default
+    /// 32 KiB). Longer content is shortened keeping JSON valid, and the span gets
+    /// `genai_trace.content.truncated = true`.
+    pub fn max_content_bytes(mut self, bytes: usize) -> Self {
+        self.max_content_bytes = Some(bytes);
+        self
+    }
+    /// A hook that sees every piece of content before it is recorded: the
+    /// attribute key and the JSON (or plain) text. Return the text to record
+    /// (rewritten if you like) or `None` to drop it.
+    ///
+    /// ```
+    /// use genai_trace_runtime::Telemetry;
+    /// let builder = Telemetry::builder().redact(|_key, text| Some(text.replace("4111-1111", "<card>")));
+    /// # drop(builder);
+    /// ```
+    pub fn redact(mut self, hook: impl Fn(&str, String) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.redact = Some(Arc::new(hook));
         self
     }
     /// Install nothing: instrumented code runs as if uninstrumented.

@@ -12,6 +12,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor};
 
 use crate::config::{ContentCapture, ExporterKind, ExporterSpec, OtlpExporter, SamplerConfig, TelemetryBuilder};
+use crate::content::ContentPolicy;
 use crate::env::{ConfigWarning, EnvSettings, ExporterChoice, read_env};
 use crate::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
 
@@ -29,10 +30,37 @@ static LAST_WARNINGS: Mutex<Vec<ConfigWarning>> = Mutex::new(Vec::new());
 /// What the hot path and the health snapshot need from the current installation.
 pub(crate) struct Active {
     pub tracer: SdkTracer,
-    pub content_capture: ContentCapture,
-    pub semconv_latest: bool,
+    pub content: ContentPolicy,
+    #[cfg(feature = "metrics")]
+    instruments: Option<crate::metrics::GenAiInstruments>,
     exporters: Vec<(&'static str, Arc<ExporterCounters>)>,
     started: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for Active {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Active")
+            .field("content", &self.content)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Active {
+    /// GenAI metrics are recorded (a meter provider is installed).
+    pub fn instruments_enabled(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        return self.instruments.is_some();
+        #[cfg(not(feature = "metrics"))]
+        false
+    }
+
+    /// Records one finished GenAI operation in the client metrics.
+    #[cfg(feature = "metrics")]
+    pub fn record_metrics(&self, op: &crate::metrics::FinishedOperation<'_>, attrs: &mut Vec<KeyValue>) {
+        if let Some(i) = &self.instruments {
+            i.record_operation(self.content.semconv_latest, op, attrs);
+        }
+    }
 }
 
 pub(crate) fn active() -> Option<Arc<Active>> {
@@ -51,13 +79,13 @@ pub fn is_enabled() -> bool {
 
 /// The content-capture mode in force (`NoContent` when not installed).
 pub fn content_capture() -> ContentCapture {
-    active().map_or(ContentCapture::NoContent, |a| a.content_capture)
+    active().map_or(ContentCapture::NoContent, |a| a.content.mode)
 }
 
 /// `true` when `OTEL_SEMCONV_STABILITY_OPT_IN` contains `gen_ai_latest_experimental`:
 /// emit the newest GenAI conventions instead of the v1.41.0 baseline.
 pub fn semconv_latest_experimental() -> bool {
-    active().is_some_and(|a| a.semconv_latest)
+    active().is_some_and(|a| a.content.semconv_latest)
 }
 
 /// Why installing failed. Bad *environment* values never fail an install (they
@@ -535,10 +563,29 @@ impl TelemetryBuilder {
                 Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
             ],
         ));
+        #[cfg(feature = "metrics")]
+        let instruments = meter_provider.as_ref().map(|mp| {
+            use opentelemetry::metrics::MeterProvider as _;
+            crate::metrics::GenAiInstruments::new(
+                &mp.meter_with_scope(
+                    InstrumentationScope::builder("genai-trace")
+                        .with_version(env!("CARGO_PKG_VERSION"))
+                        .build(),
+                ),
+            )
+        });
         *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Active {
             tracer,
-            content_capture: self.content_capture.or(env.content_capture).unwrap_or_default(),
-            semconv_latest: env.semconv_latest_experimental,
+            content: ContentPolicy {
+                mode: self.content_capture.or(env.content_capture).unwrap_or_default(),
+                max_bytes: self
+                    .max_content_bytes
+                    .unwrap_or(crate::content::DEFAULT_MAX_CONTENT_BYTES),
+                redact: self.redact.clone(),
+                semconv_latest: env.semconv_latest_experimental,
+            },
+            #[cfg(feature = "metrics")]
+            instruments,
             exporters: counters,
             started,
         }));

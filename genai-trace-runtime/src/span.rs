@@ -12,41 +12,40 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Array, Context, ContextGuard, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
-use crate::install::{ENABLED, GENERATION, active};
-use crate::semconv;
+use crate::attr_value::ToAttributeValue;
+use crate::install::{Active, ENABLED, GENERATION, active};
+use crate::record::{ContentSlot, RecordBuffer, Recorder};
+use crate::semconv as sc;
 
 thread_local! {
-    /// The tracer of the current installation, cached per thread and refreshed
-    /// when the install generation changes (a tracer is bound to its provider).
-    static TRACER: RefCell<Option<(u64, SdkTracer)>> = const { RefCell::new(None) };
+    /// The current installation, cached per thread and refreshed when the
+    /// install generation changes (a tracer is bound to its provider).
+    static ACTIVE: RefCell<Option<(u64, Arc<Active>)>> = const { RefCell::new(None) };
 }
 
-fn with_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
+/// The current installation without a global lock on the hot path.
+fn cached_active() -> Option<Arc<Active>> {
     let generation = GENERATION.load(Ordering::Acquire);
-    TRACER
+    ACTIVE
         .try_with(|cell| {
-            let cached = cell
-                .borrow()
-                .as_ref()
-                .filter(|(g, _)| *g == generation)
-                .map(|(_, t)| t.clone());
-            let tracer = match cached {
-                Some(t) => t,
-                None => {
-                    let t = active()?.tracer.clone();
-                    *cell.borrow_mut() = Some((generation, t.clone()));
-                    t
-                }
-            };
-            Some(f(&tracer))
+            if let Some((g, a)) = cell.borrow().as_ref()
+                && *g == generation
+            {
+                return Some(Arc::clone(a));
+            }
+            let a = active()?;
+            *cell.borrow_mut() = Some((generation, Arc::clone(&a)));
+            Some(a)
         })
         .ok()
         .flatten()
@@ -71,18 +70,24 @@ pub struct CallSite {
     kind: SpanKind,
     suffix: NameSuffix,
     default_attr: Option<(&'static str, &'static str)>,
+    content_slot: ContentSlot,
+    has_sensitive: bool,
 }
 
 impl CallSite {
     /// `name` is the static part of the span name; `operation` the value of
     /// `gen_ai.operation.name` (well-known kinds only); `default_attr` an attribute
-    /// set when the user's attributes do not set that key (e.g. the tool name).
+    /// set when the user's attributes do not set that key (e.g. the tool name);
+    /// `content_slot` where `sensitive` arguments go; `has_sensitive` whether the
+    /// function declares any (their error messages are then content too).
     pub const fn new(
         name: &'static str,
         operation: Option<&'static str>,
         kind: SpanKind,
         suffix: NameSuffix,
         default_attr: Option<(&'static str, &'static str)>,
+        content_slot: ContentSlot,
+        has_sensitive: bool,
     ) -> Self {
         Self {
             name,
@@ -90,28 +95,73 @@ impl CallSite {
             kind,
             suffix,
             default_attr,
+            content_slot,
+            has_sensitive,
         }
     }
 }
 
+/// At most this many attributes a span may get from `attrs(...)` keys outside the
+/// GenAI namespaces, so the SDK's 128-attribute limit always leaves room for the
+/// `gen_ai.*`, `server.*` and `error.*` attributes set later.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 64;
+
 /// Attributes given at span start, where samplers can see them.
 #[doc(hidden)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StartAttributes {
-    kvs: Vec<KeyValue>,
+    buf: RecordBuffer,
+    active: Arc<Active>,
+    content_slot: ContentSlot,
+    custom: usize,
+    dropped: u32,
+}
+
+fn is_convention_key(key: &str) -> bool {
+    key.starts_with("gen_ai.") || key.starts_with("server.") || key.starts_with("error.")
 }
 
 impl StartAttributes {
     /// Records `value` under `key` unless it converts to nothing (`None`).
     #[inline]
     pub fn push<T: ToAttributeValue + ?Sized>(&mut self, key: &'static str, value: &T) {
+        if !is_convention_key(key) {
+            if self.custom >= MAX_CUSTOM_ATTRIBUTES {
+                self.dropped += 1;
+                return;
+            }
+            self.custom += 1;
+        }
         if let Some(v) = value.to_attribute_value() {
-            self.kvs.push(KeyValue::new(Key::from_static_str(key), v));
+            self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), v));
+        }
+    }
+
+    /// The recorder request types write to.
+    pub fn recorder(&mut self) -> Recorder<'_> {
+        Recorder {
+            buf: &mut self.buf,
+            policy: &self.active.content,
+        }
+    }
+
+    /// `true` when content is captured (so `sensitive` arguments are converted).
+    #[inline]
+    pub fn captures_content(&self) -> bool {
+        self.active.content.captures()
+    }
+
+    /// Records a `sensitive` argument's content (the caller checked `captures_content`).
+    pub fn sensitive(&mut self, content: Option<serde_json::Value>) {
+        if let Some(c) = content {
+            let slot = self.content_slot;
+            self.recorder().sensitive(slot, c);
         }
     }
 
     fn get(&self, key: &str) -> Option<&Value> {
-        self.kvs
+        self.buf
+            .kvs
             .iter()
             .rev()
             .find(|kv| kv.key.as_str() == key)
@@ -119,157 +169,53 @@ impl StartAttributes {
     }
 }
 
-/// Converts an argument-derived expression into an attribute value.
-///
-/// Implemented for strings, integers, floats, booleans, `Option` (where `None`
-/// records nothing), references and smart pointers, and slices/vectors of these.
-/// Implement it for your own types to use them in `model = ...` or `attrs(...)`.
-///
-/// ```
-/// use genai_trace_runtime::ToAttributeValue;
-/// use opentelemetry::Value;
-/// struct Model(&'static str);
-/// impl ToAttributeValue for Model {
-///     fn to_attribute_value(&self) -> Option<Value> { Some(Value::from(self.0)) }
-/// }
-/// assert_eq!(Model("gpt-4o").to_attribute_value(), Some(Value::from("gpt-4o")));
-/// assert_eq!(None::<u32>.to_attribute_value(), None);
-/// ```
-pub trait ToAttributeValue {
-    /// The value, or `None` to record nothing.
-    fn to_attribute_value(&self) -> Option<Value>;
-}
-
-impl ToAttributeValue for str {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(Value::String(StringValue::from(self.to_owned())))
-    }
-}
-impl ToAttributeValue for String {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(Value::String(StringValue::from(self.clone())))
-    }
-}
-impl ToAttributeValue for Cow<'_, str> {
-    fn to_attribute_value(&self) -> Option<Value> {
-        self.as_ref().to_attribute_value()
-    }
-}
-impl ToAttributeValue for bool {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(Value::Bool(*self))
-    }
-}
-impl ToAttributeValue for Value {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(self.clone())
-    }
-}
-macro_rules! int_attr {
-    ($($t:ty),*) => {$(
-        impl ToAttributeValue for $t {
-            fn to_attribute_value(&self) -> Option<Value> {
-                Some(Value::I64(i64::try_from(*self).unwrap_or(i64::MAX)))
-            }
-        }
-    )*};
-}
-int_attr!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
-impl ToAttributeValue for f64 {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(Value::F64(*self))
-    }
-}
-impl ToAttributeValue for f32 {
-    fn to_attribute_value(&self) -> Option<Value> {
-        Some(Value::F64(f64::from(*self)))
-    }
-}
-impl<T: ToAttributeValue + ?Sized> ToAttributeValue for &T {
-    fn to_attribute_value(&self) -> Option<Value> {
-        (**self).to_attribute_value()
-    }
-}
-impl<T: ToAttributeValue + ?Sized> ToAttributeValue for Box<T> {
-    fn to_attribute_value(&self) -> Option<Value> {
-        (**self).to_attribute_value()
-    }
-}
-impl<T: ToAttributeValue + ?Sized> ToAttributeValue for std::sync::Arc<T> {
-    fn to_attribute_value(&self) -> Option<Value> {
-        (**self).to_attribute_value()
-    }
-}
-impl<T: ToAttributeValue> ToAttributeValue for Option<T> {
-    fn to_attribute_value(&self) -> Option<Value> {
-        self.as_ref().and_then(T::to_attribute_value)
-    }
-}
-impl<T: ToAttributeValue> ToAttributeValue for [T] {
-    /// Homogeneous arrays only (as OpenTelemetry requires); mixed or nested → nothing.
-    fn to_attribute_value(&self) -> Option<Value> {
-        let values: Vec<Value> = self.iter().filter_map(T::to_attribute_value).collect();
-        match values.first() {
-            None => Some(Value::Array(Array::String(Vec::new()))),
-            Some(Value::String(_)) => values
-                .into_iter()
-                .map(|v| if let Value::String(s) = v { Some(s) } else { None })
-                .collect::<Option<Vec<_>>>()
-                .map(|a| Value::Array(Array::String(a))),
-            Some(Value::I64(_)) => values
-                .iter()
-                .map(|v| if let Value::I64(i) = v { Some(*i) } else { None })
-                .collect::<Option<Vec<_>>>()
-                .map(|a| Value::Array(Array::I64(a))),
-            Some(Value::F64(_)) => values
-                .iter()
-                .map(|v| if let Value::F64(f) = v { Some(*f) } else { None })
-                .collect::<Option<Vec<_>>>()
-                .map(|a| Value::Array(Array::F64(a))),
-            Some(Value::Bool(_)) => values
-                .iter()
-                .map(|v| if let Value::Bool(b) = v { Some(*b) } else { None })
-                .collect::<Option<Vec<_>>>()
-                .map(|a| Value::Array(Array::Bool(a))),
-            Some(_) => None,
-        }
-    }
-}
-impl<T: ToAttributeValue> ToAttributeValue for Vec<T> {
-    fn to_attribute_value(&self) -> Option<Value> {
-        self.as_slice().to_attribute_value()
-    }
-}
-impl<T: ToAttributeValue, const N: usize> ToAttributeValue for [T; N] {
-    fn to_attribute_value(&self) -> Option<Value> {
-        self.as_slice().to_attribute_value()
-    }
-}
-
-/// One span of one call. Ends exactly once: by [`SpanGuard::end`], or on drop
-/// (as a panic while unwinding, as cancelled otherwise). `Send`, so it can live
-/// inside futures; it never holds the context attached across `.await`.
+/// One call's span (and metrics). Ends exactly once: by [`SpanGuard::end`], or
+/// on drop (as a panic while unwinding, as cancelled otherwise). `Send`, so it
+/// can live inside futures; it never holds the context attached across `.await`.
 #[doc(hidden)]
 #[must_use]
 pub struct SpanGuard {
-    // One pointer: "not recording" is null, so the disabled path moves 8 bytes.
-    // `ManuallyDrop`: only the cold end paths ever hold a context to drop (they
+    // One pointer: "nothing recorded" is null, so the disabled path moves 8 bytes.
+    // `ManuallyDrop`: only the cold end paths ever hold state to drop (they
     // `take()` it), so dropping a guard that records nothing compiles to nothing.
-    cx: std::mem::ManuallyDrop<Option<Box<Context>>>,
+    state: ManuallyDrop<Option<Box<CallState>>>,
+}
+
+/// What one recorded call carries from start to end.
+struct CallState {
+    /// The span, when sampled; `None` for a call recorded in metrics only.
+    cx: Option<Context>,
+    active: Arc<Active>,
+    site: Option<&'static CallSite>,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    started: Instant,
+    /// Operation, provider, models and server: the metric attributes.
+    metric_attrs: Vec<KeyValue>,
+    error_type: Option<Cow<'static, str>>,
+    /// Content for the details event, usage for the metrics.
+    buf: RecordBuffer,
 }
 
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpanGuard")
-            .field("recording", &self.cx.is_some())
+            .field("recording", &self.is_recording())
             .finish()
     }
 }
 
+const METRIC_KEYS: [&str; 5] = [
+    sc::GEN_AI_OPERATION_NAME,
+    sc::GEN_AI_PROVIDER_NAME,
+    sc::GEN_AI_REQUEST_MODEL,
+    sc::SERVER_ADDRESS,
+    sc::SERVER_PORT,
+];
+
 impl SpanGuard {
     /// A guard that records nothing.
     pub const NONE: SpanGuard = SpanGuard {
-        cx: std::mem::ManuallyDrop::new(None),
+        state: ManuallyDrop::new(None),
     };
 
     /// Starts the call site's span as a child of the current context. When
@@ -284,26 +230,46 @@ impl SpanGuard {
 
     #[inline(never)]
     fn start_enabled(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes)) -> Self {
-        let parent = Context::current();
-        // A child of an unsampled parent is not recorded (parent-based sampling):
-        // skip building its attributes altogether.
-        let parent_sc = parent.span().span_context().clone();
-        if parent_sc.is_valid() && !parent_sc.is_sampled() && !parent_sc.is_remote() {
+        let Some(active) = cached_active() else {
             return Self::NONE;
+        };
+        let parent = Context::current();
+        let metrics_wanted = site.operation.is_some() && active.instruments_enabled();
+        // A child of an unsampled local parent is not recorded (parent-based
+        // sampling): unless its metrics are wanted, skip building attributes.
+        if !metrics_wanted {
+            let sc = parent.span().span_context().clone();
+            if sc.is_valid() && !sc.is_sampled() && !sc.is_remote() {
+                return Self::NONE;
+            }
         }
         let mut attrs = StartAttributes {
-            kvs: Vec::with_capacity(4),
+            buf: RecordBuffer {
+                kvs: Vec::with_capacity(6),
+                ..RecordBuffer::default()
+            },
+            active,
+            content_slot: site.content_slot,
+            custom: 0,
+            dropped: 0,
         };
         if let Some(op) = site.operation {
             attrs
+                .buf
                 .kvs
-                .push(KeyValue::new(Key::from_static_str(semconv::GEN_AI_OPERATION_NAME), op));
+                .push(KeyValue::new(Key::from_static_str(sc::GEN_AI_OPERATION_NAME), op));
         }
         attributes(&mut attrs);
         if let Some((key, value)) = site.default_attr
             && attrs.get(key).is_none()
         {
-            attrs.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+            attrs.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+        }
+        if attrs.dropped > 0 {
+            attrs.buf.kvs.push(KeyValue::new(
+                sc::GENAI_TRACE_DROPPED_ATTRIBUTES,
+                i64::from(attrs.dropped),
+            ));
         }
         let name: Cow<'static, str> = match site.suffix {
             NameSuffix::Attribute(key) => match attrs.get(key) {
@@ -312,72 +278,166 @@ impl SpanGuard {
             },
             NameSuffix::None => Cow::Borrowed(site.name),
         };
-        Self::start_named(name, site.kind.clone(), attrs.kvs, parent)
+        let metric_attrs: Vec<KeyValue> = if metrics_wanted {
+            attrs
+                .buf
+                .kvs
+                .iter()
+                .filter(|kv| METRIC_KEYS.contains(&kv.key.as_str()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let StartAttributes { mut buf, active, .. } = attrs;
+        let kvs = std::mem::take(&mut buf.kvs);
+        let span = active
+            .tracer
+            .span_builder(name)
+            .with_kind(site.kind.clone())
+            .with_attributes(kvs)
+            .start_with_context(&active.tracer, &parent);
+        let cx = opentelemetry::trace::Span::is_recording(&span).then(|| parent.with_span(span));
+        if cx.is_none() && !metrics_wanted {
+            return Self::NONE;
+        }
+        Self::from_state(CallState {
+            cx,
+            active,
+            site: Some(site),
+            started: Instant::now(),
+            metric_attrs,
+            error_type: None,
+            buf,
+        })
+    }
+
+    fn from_state(state: CallState) -> Self {
+        Self {
+            state: ManuallyDrop::new(Some(Box::new(state))),
+        }
     }
 
     fn start_named(name: Cow<'static, str>, kind: SpanKind, attrs: Vec<KeyValue>, parent: Context) -> Self {
-        with_tracer(|tracer| {
-            let span = tracer
-                .span_builder(name)
-                .with_kind(kind)
-                .with_attributes(attrs)
-                .start_with_context(tracer, &parent);
-            if !opentelemetry::trace::Span::is_recording(&span) {
-                return Self::NONE;
-            }
-            Self {
-                cx: std::mem::ManuallyDrop::new(Some(Box::new(parent.with_span(span)))),
-            }
+        let Some(active) = cached_active() else {
+            return Self::NONE;
+        };
+        let span = active
+            .tracer
+            .span_builder(name)
+            .with_kind(kind)
+            .with_attributes(attrs)
+            .start_with_context(&active.tracer, &parent);
+        if !opentelemetry::trace::Span::is_recording(&span) {
+            return Self::NONE;
+        }
+        Self::from_state(CallState {
+            cx: Some(parent.with_span(span)),
+            active,
+            site: None,
+            started: Instant::now(),
+            metric_attrs: Vec::new(),
+            error_type: None,
+            buf: RecordBuffer::default(),
         })
-        .unwrap_or(Self::NONE)
     }
 
-    /// `true` when the span is being recorded.
+    /// `true` when this call records anything (a span, or metrics): the outcome
+    /// and response are then worth inspecting.
     #[inline]
+    pub fn is_active(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// `true` when a span is being recorded.
     pub fn is_recording(&self) -> bool {
-        self.cx.is_some()
+        self.state.as_deref().is_some_and(|s| s.cx.is_some())
+    }
+
+    fn span_cx(&self) -> Option<&Context> {
+        self.state.as_deref().and_then(|s| s.cx.as_ref())
     }
 
     /// Makes this span current on this thread until the returned guard drops.
     #[inline]
     pub fn attach(&self) -> Option<ContextGuard> {
-        self.cx.as_deref().map(|cx| cx.clone().attach())
+        if self.state.is_none() {
+            return None;
+        }
+        self.span_cx().map(|cx| cx.clone().attach())
     }
 
     /// Sets an attribute (no-op when not recording).
     pub fn set_attribute(&self, kv: KeyValue) {
-        if let Some(cx) = self.cx.as_deref() {
+        if let Some(cx) = self.span_cx() {
             cx.span().set_attribute(kv);
         }
     }
 
     /// Adds an event (no-op when not recording).
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let Some(cx) = self.cx.as_deref() {
+        if let Some(cx) = self.span_cx() {
             cx.span().add_event(name, attributes);
         }
     }
 
-    /// Marks the span failed: status Error, `error.type`, and an `exception` event.
-    pub fn record_error(&self, error_type: &str, exception_type: &str, message: &str) {
-        let Some(cx) = self.cx.as_deref() else { return };
+    /// Marks the call failed: status Error, `error.type`, and an `exception` event.
+    ///
+    /// When the function declares `sensitive` arguments and content capture is
+    /// off, the message is replaced by the error type: error texts of model APIs
+    /// often echo the prompt.
+    pub fn record_error(&mut self, error_type: &str, exception_type: &str, message: &str) {
+        let Some(state) = self.state.as_deref_mut() else { return };
+        state.error_type = Some(Cow::Owned(error_type.to_owned()));
+        self.mark_span_failed(error_type, exception_type, message);
+    }
+
+    /// The span half of [`SpanGuard::record_error`] (no metrics state needed).
+    fn mark_span_failed(&self, error_type: &str, exception_type: &str, message: &str) {
+        let Some(state) = self.state.as_deref() else { return };
+        let Some(cx) = &state.cx else { return };
+        let hide = state.site.is_some_and(|s| s.has_sensitive) && !state.active.content.captures();
+        let message = if hide { error_type } else { message };
         let span = cx.span();
         span.set_status(Status::error(message.to_owned()));
-        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.to_owned()));
+        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
         span.add_event(
-            semconv::EXCEPTION_EVENT,
+            sc::EXCEPTION_EVENT,
             vec![
-                KeyValue::new(semconv::EXCEPTION_TYPE, exception_type.to_owned()),
-                KeyValue::new(semconv::EXCEPTION_MESSAGE, message.to_owned()),
+                KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
+                KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
             ],
         );
+    }
+
+    /// Lets a response type record itself (attributes, usage, gated output).
+    pub fn record_response(&mut self, f: impl FnOnce(&mut Recorder<'_>)) {
+        let Some(state) = self.state.as_deref_mut() else { return };
+        let mut buf = RecordBuffer::default();
+        f(&mut Recorder {
+            buf: &mut buf,
+            policy: &state.active.content,
+        });
+        if let Some(cx) = &state.cx
+            && !buf.kvs.is_empty()
+        {
+            cx.span().set_attributes(std::mem::take(&mut buf.kvs));
+        }
+        let s = &mut state.buf;
+        s.usage.input_tokens = buf.usage.input_tokens.or(s.usage.input_tokens);
+        s.usage.output_tokens = buf.usage.output_tokens.or(s.usage.output_tokens);
+        if let Some(m) = buf.response_model {
+            state.metric_attrs.push(KeyValue::new(sc::GEN_AI_RESPONSE_MODEL, m));
+        }
+        s.event.append(&mut buf.event);
+        s.truncated |= buf.truncated;
     }
 
     /// Ends the span normally.
     #[inline]
     pub fn end(mut self) {
         // Only the check is inlined: when not recording, ending costs one branch.
-        if self.cx.is_some() {
+        if self.state.is_some() {
             self.end_recording();
         }
     }
@@ -385,21 +445,53 @@ impl SpanGuard {
     #[cold]
     #[inline(never)]
     fn end_recording(&mut self) {
-        if let Some(cx) = self.cx.take() {
-            cx.span().end();
+        if let Some(state) = self.state.take() {
+            state.finish();
         }
     }
 
     #[cold]
     #[inline(never)]
     fn end_abnormally(&mut self) {
+        let Some(mut state) = self.state.take() else { return };
+        let panicking = std::thread::panicking();
+        state.error_type = Some(Cow::Borrowed(if panicking { sc::ERROR_TYPE_PANIC } else { CANCELLED }));
+        if let Some(cx) = &state.cx {
+            let span = cx.span();
+            if panicking {
+                span.set_status(Status::error("panicked"));
+                span.set_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
+            } else {
+                span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CANCELLED, true));
+            }
+        }
+        state.finish();
+    }
+}
+
+/// `error.type` of a cancelled call in the duration metric.
+const CANCELLED: &str = "cancelled";
+
+impl CallState {
+    fn finish(mut self: Box<Self>) {
+        #[cfg(feature = "metrics")]
+        if let Some(operation) = self.site.and_then(|s| s.operation) {
+            let op = crate::metrics::FinishedOperation {
+                operation,
+                seconds: self.started.elapsed().as_secs_f64(),
+                error_type: self.error_type.as_deref(),
+                input_tokens: self.buf.usage.input_tokens,
+                output_tokens: self.buf.usage.output_tokens,
+            };
+            self.active.record_metrics(&op, &mut self.metric_attrs);
+        }
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
-        if std::thread::panicking() {
-            span.set_status(Status::error("panicked"));
-            span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, semconv::ERROR_TYPE_PANIC));
-        } else {
-            span.set_attribute(KeyValue::new(semconv::GENAI_TRACE_CANCELLED, true));
+        if !self.buf.event.is_empty() {
+            span.add_event(sc::INFERENCE_DETAILS_EVENT, std::mem::take(&mut self.buf.event));
+        }
+        if self.buf.truncated {
+            span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
         }
         span.end();
     }
@@ -408,7 +500,7 @@ impl SpanGuard {
 impl Drop for SpanGuard {
     #[inline]
     fn drop(&mut self) {
-        if self.cx.is_some() {
+        if self.state.is_some() {
             self.end_abnormally();
         }
     }
@@ -427,14 +519,14 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         guard: SpanGuard,
-        record: fn(&F::Output, &SpanGuard),
+        record: fn(&F::Output, &mut SpanGuard),
     }
 }
 
 impl<F: Future> Instrumented<F> {
     /// Wraps `inner` in the span of `guard`; `record` runs on the output before the span ends.
     #[inline]
-    pub fn new(inner: F, guard: SpanGuard, record: fn(&F::Output, &SpanGuard)) -> Self {
+    pub fn new(inner: F, guard: SpanGuard, record: fn(&F::Output, &mut SpanGuard)) -> Self {
         Self { inner, guard, record }
     }
 }
@@ -458,7 +550,7 @@ impl<F: Future> Future for Instrumented<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if !this.guard.is_recording() {
+        if !this.guard.is_active() {
             // Not recording: nothing to attach, record or end.
             return this.inner.poll(cx);
         }
@@ -469,7 +561,7 @@ impl<F: Future> Future for Instrumented<F> {
 fn poll_recording<F: Future>(
     inner: Pin<&mut F>,
     guard: &mut SpanGuard,
-    record: fn(&F::Output, &SpanGuard),
+    record: fn(&F::Output, &mut SpanGuard),
     cx: &mut TaskContext<'_>,
 ) -> Poll<F::Output> {
     let _attached = guard.attach();
@@ -486,7 +578,7 @@ fn poll_recording<F: Future>(
 
 /// The `record` of futures whose output is not inspected.
 #[doc(hidden)]
-pub fn record_nothing<T>(_: &T, _: &SpanGuard) {}
+pub fn record_nothing<T>(_: &T, _: &mut SpanGuard) {}
 
 /// Calls `f` once. Passing the body as an `FnOnce` makes rustc infer the
 /// closure as `FnOnce`, so bodies may return borrows of moved-in references.
@@ -536,7 +628,7 @@ macro_rules! outcome_trait {
     ($trait:ident) => {
         #[doc(hidden)]
         pub trait $trait {
-            fn __genai_record(&self, guard: &SpanGuard);
+            fn __genai_record(&self, guard: &mut SpanGuard);
         }
     };
 }
@@ -547,28 +639,28 @@ outcome_trait!(OutcomeOpaque);
 outcome_trait!(OutcomeValue);
 
 impl<T, E: ErrorType + fmt::Display> OutcomeErrorType for &&&&Outcome<'_, Result<T, E>> {
-    fn __genai_record(&self, guard: &SpanGuard) {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
         if let Err(e) = self.0 {
             guard.record_error(&e.error_type(), type_path::<E>(), &e.to_string());
         }
     }
 }
 impl<T, E: fmt::Display> OutcomeDisplay for &&&Outcome<'_, Result<T, E>> {
-    fn __genai_record(&self, guard: &SpanGuard) {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
         if let Err(e) = self.0 {
             guard.record_error(type_path::<E>(), type_path::<E>(), &e.to_string());
         }
     }
 }
 impl<T, E: fmt::Debug> OutcomeDebug for &&Outcome<'_, Result<T, E>> {
-    fn __genai_record(&self, guard: &SpanGuard) {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
         if let Err(e) = self.0 {
             guard.record_error(type_path::<E>(), type_path::<E>(), &format!("{e:?}"));
         }
     }
 }
 impl<T, E> OutcomeOpaque for &Outcome<'_, Result<T, E>> {
-    fn __genai_record(&self, guard: &SpanGuard) {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
         if self.0.is_err() {
             guard.record_error(type_path::<E>(), type_path::<E>(), "");
         }
@@ -576,7 +668,7 @@ impl<T, E> OutcomeOpaque for &Outcome<'_, Result<T, E>> {
 }
 impl<T: ?Sized> OutcomeValue for Outcome<'_, T> {
     #[inline]
-    fn __genai_record(&self, _guard: &SpanGuard) {}
+    fn __genai_record(&self, _guard: &mut SpanGuard) {}
 }
 
 // ----------------------------------------------------------------------------
@@ -688,7 +780,7 @@ impl EnteredSpan {
     /// Records an error on this span (status, `error.type`, `exception` event).
     pub fn record_error<E: std::error::Error + ?Sized>(&self, error: &E) {
         if let Some(g) = &self.guard {
-            g.record_error(type_path::<E>(), type_path::<E>(), &error.to_string());
+            g.mark_span_failed(type_path::<E>(), type_path::<E>(), &error.to_string());
         }
     }
 }
@@ -734,12 +826,12 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) {
     Context::map_current(|cx| {
         let span = cx.span();
         span.set_status(Status::error(error.to_string()));
-        span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, type_path::<E>()));
+        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, type_path::<E>()));
         span.add_event(
-            semconv::EXCEPTION_EVENT,
+            sc::EXCEPTION_EVENT,
             vec![
-                KeyValue::new(semconv::EXCEPTION_TYPE, type_path::<E>()),
-                KeyValue::new(semconv::EXCEPTION_MESSAGE, error.to_string()),
+                KeyValue::new(sc::EXCEPTION_TYPE, type_path::<E>()),
+                KeyValue::new(sc::EXCEPTION_MESSAGE, error.to_string()),
             ],
         );
     });

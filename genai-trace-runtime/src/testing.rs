@@ -152,6 +152,51 @@ impl TestTelemetry {
         self.exporters.metrics.get_finished_metrics().unwrap_or_default()
     }
 
+    /// The data points of histogram `name` in the latest metrics export
+    /// (cumulative), with attributes as text. Empty when nothing was recorded.
+    #[cfg(feature = "metrics")]
+    pub fn histogram(&self, name: &str) -> Vec<HistogramPoint> {
+        use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+        let all = self.metrics();
+        let Some(latest) = all
+            .iter()
+            .rev()
+            .find(|rm| rm.scope_metrics().any(|s| s.metrics().any(|m| m.name() == name)))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for m in latest
+            .scope_metrics()
+            .flat_map(|s| s.metrics())
+            .filter(|m| m.name() == name)
+        {
+            macro_rules! points {
+                ($h:expr) => {
+                    for p in $h.data_points() {
+                        out.push(HistogramPoint {
+                            unit: m.unit().to_owned(),
+                            attributes: p
+                                .attributes()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect(),
+                            bounds: p.bounds().collect(),
+                            count: p.count(),
+                            sum: p.sum() as f64,
+                        });
+                    }
+                };
+            }
+            match m.data() {
+                AggregatedMetrics::F64(MetricData::Histogram(h)) => points!(h),
+                AggregatedMetrics::U64(MetricData::Histogram(h)) => points!(h),
+                AggregatedMetrics::I64(MetricData::Histogram(h)) => points!(h),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Shuts down (flushing everything) and returns the spans.
     pub fn finish(mut self) -> Vec<SpanData> {
         if let Some(g) = self.guard.take() {
@@ -167,4 +212,20 @@ pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry:
         .iter()
         .find(|kv| kv.key.as_str() == key)
         .map(|kv| &kv.value)
+}
+
+/// One histogram data point, flattened for assertions (see [`TestTelemetry::histogram`]).
+#[cfg(feature = "metrics")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramPoint {
+    /// The instrument's unit.
+    pub unit: String,
+    /// Attributes, values as text.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// Explicit bucket boundaries.
+    pub bounds: Vec<f64>,
+    /// Number of recordings.
+    pub count: u64,
+    /// Sum of recorded values.
+    pub sum: f64,
 }

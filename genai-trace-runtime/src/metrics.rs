@@ -1,0 +1,85 @@
+//! The GenAI client metrics, created once per installation with the
+//! conventions' explicit bucket boundaries.
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Histogram, Meter};
+
+use crate::semconv::{self as sc, metric};
+
+/// One finished GenAI operation, as the metrics see it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FinishedOperation<'a> {
+    pub operation: &'a str,
+    pub seconds: f64,
+    pub error_type: Option<&'a str>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+}
+
+/// `gen_ai.client.*` histograms.
+#[derive(Debug)]
+pub(crate) struct GenAiInstruments {
+    pub duration: Histogram<f64>,
+    pub inference_duration_latest: Histogram<f64>,
+    pub tokens: Histogram<u64>,
+    #[allow(dead_code)] // recorded by the stream recorder
+    pub time_to_first_chunk: Histogram<f64>,
+    #[allow(dead_code)] // recorded by the stream recorder
+    pub time_per_output_chunk: Histogram<f64>,
+}
+
+impl GenAiInstruments {
+    pub fn new(meter: &Meter) -> Self {
+        let seconds = |name: &'static str, what: &'static str| {
+            meter
+                .f64_histogram(name)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description(what)
+                .with_boundaries(metric::DURATION_BUCKETS.to_vec())
+                .build()
+        };
+        Self {
+            duration: seconds(metric::OPERATION_DURATION, "GenAI operation duration"),
+            inference_duration_latest: seconds(metric::INFERENCE_DURATION_LATEST, "GenAI inference duration"),
+            tokens: meter
+                .u64_histogram(metric::TOKEN_USAGE)
+                .with_unit(metric::UNIT_TOKEN)
+                .with_description("Number of input and output tokens used")
+                .with_boundaries(metric::TOKEN_BUCKETS.to_vec())
+                .build(),
+            time_to_first_chunk: seconds(
+                metric::TIME_TO_FIRST_CHUNK,
+                "Time to receive the first chunk of a streamed response",
+            ),
+            time_per_output_chunk: seconds(
+                metric::TIME_PER_OUTPUT_CHUNK,
+                "Time between chunks of a streamed response",
+            ),
+        }
+    }
+
+    /// Records one finished operation: its duration (with `error.type` when it
+    /// failed) and its input/output token counts.
+    pub fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut Vec<KeyValue>) {
+        let base = attrs.len();
+        for (kind, n) in [
+            (sc::token_type::INPUT, op.input_tokens),
+            (sc::token_type::OUTPUT, op.output_tokens),
+        ] {
+            if let Some(n) = n.and_then(|n| u64::try_from(n).ok()) {
+                attrs.push(KeyValue::new(sc::GEN_AI_TOKEN_TYPE, kind));
+                self.tokens.record(n, attrs);
+                attrs.truncate(base);
+            }
+        }
+        if let Some(e) = op.error_type {
+            attrs.push(KeyValue::new(sc::ERROR_TYPE, e.to_owned()));
+        }
+        if latest && sc::operation::is_inference(op.operation) {
+            self.inference_duration_latest.record(op.seconds, attrs);
+        } else {
+            self.duration.record(op.seconds, attrs);
+        }
+        attrs.truncate(base);
+    }
+}

@@ -1,0 +1,690 @@
+//! Request and response types that record themselves: [`RecordRequest`],
+//! [`RecordResponse`] and the typed [`Recorder`] they write to.
+//!
+//! `#[genai_span]` calls `RecordRequest` on every argument (at span start, so
+//! samplers see the attributes) and `RecordResponse` on the return value (also
+//! through `&T`, `Option<T>`, `Result<T, E>`, `Box<T>`, `Arc<T>`); types that do
+//! not implement them are ignored, with no annotation and no compile error.
+
+use std::borrow::Cow;
+
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use serde_json::{Value as Json, json};
+
+use crate::content::ContentPolicy;
+use crate::semconv as sc;
+
+/// A request type (chat request, tool call, query...) that records its attributes.
+///
+/// ```
+/// use genai_trace_runtime::{RecordRequest, Recorder};
+/// struct ChatRequest { model: String, temperature: f32, max_tokens: u32 }
+/// impl RecordRequest for ChatRequest {
+///     fn record_request(&self, r: &mut Recorder<'_>) {
+///         r.request_model(&self.model);
+///         r.temperature(f64::from(self.temperature));
+///         r.max_tokens(i64::from(self.max_tokens));
+///     }
+/// }
+/// ```
+pub trait RecordRequest {
+    /// Writes request attributes (and gated content) to `r`.
+    fn record_request(&self, r: &mut Recorder<'_>);
+}
+
+/// A response type that records usage, finish reasons, ids and (gated) output.
+///
+/// ```
+/// use genai_trace_runtime::{Message, RecordResponse, Recorder, Usage};
+/// struct ChatResponse { id: String, text: String, input: i64, output: i64 }
+/// impl RecordResponse for ChatResponse {
+///     fn record_response(&self, r: &mut Recorder<'_>) {
+///         r.response_id(&self.id);
+///         r.finish_reasons(&["stop"]);
+///         r.usage(Usage { input_tokens: Some(self.input), output_tokens: Some(self.output), ..Usage::default() });
+///         if r.captures_content() {
+///             r.output_messages(&[Message::assistant(&self.text).finish_reason("stop")]);
+///         }
+///     }
+/// }
+/// ```
+pub trait RecordResponse {
+    /// Writes response attributes (and gated content) to `r`.
+    fn record_response(&self, r: &mut Recorder<'_>);
+}
+
+macro_rules! forward {
+    ($trait:ident, $method:ident, $($ty:ty),*) => {$(
+        impl<T: $trait + ?Sized> $trait for $ty {
+            fn $method(&self, r: &mut Recorder<'_>) {
+                (**self).$method(r)
+            }
+        }
+    )*};
+}
+forward!(
+    RecordRequest,
+    record_request,
+    &T,
+    &mut T,
+    Box<T>,
+    std::sync::Arc<T>,
+    std::rc::Rc<T>
+);
+forward!(
+    RecordResponse,
+    record_response,
+    &T,
+    &mut T,
+    Box<T>,
+    std::sync::Arc<T>,
+    std::rc::Rc<T>
+);
+
+impl<T: RecordRequest> RecordRequest for Option<T> {
+    fn record_request(&self, r: &mut Recorder<'_>) {
+        if let Some(v) = self {
+            v.record_request(r);
+        }
+    }
+}
+impl<T: RecordResponse> RecordResponse for Option<T> {
+    fn record_response(&self, r: &mut Recorder<'_>) {
+        if let Some(v) = self {
+            v.record_response(r);
+        }
+    }
+}
+impl<T: RecordResponse, E> RecordResponse for Result<T, E> {
+    /// Records the `Ok` value; errors are recorded by the span itself.
+    fn record_response(&self, r: &mut Recorder<'_>) {
+        if let Ok(v) = self {
+            v.record_response(r);
+        }
+    }
+}
+
+/// Token usage of one operation. `input_tokens` includes cached tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// `gen_ai.usage.input_tokens`
+    pub input_tokens: Option<i64>,
+    /// `gen_ai.usage.output_tokens`
+    pub output_tokens: Option<i64>,
+    /// `gen_ai.usage.cache_read.input_tokens`
+    pub cache_read_input_tokens: Option<i64>,
+    /// `gen_ai.usage.cache_creation.input_tokens` (`cache_write` in the latest conventions)
+    pub cache_creation_input_tokens: Option<i64>,
+    /// `gen_ai.usage.reasoning.output_tokens`
+    pub reasoning_output_tokens: Option<i64>,
+}
+
+/// One part of a message, in the semconv message schema.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    /// `{"type": "text", "content": ...}`
+    Text(String),
+    /// `{"type": "tool_call", "id", "name", "arguments"}`
+    ToolCall {
+        /// Call id.
+        id: Option<String>,
+        /// Tool name.
+        name: String,
+        /// Arguments, as JSON.
+        arguments: Json,
+    },
+    /// `{"type": "tool_call_response", "id", "response"}`
+    ToolCallResponse {
+        /// Call id.
+        id: Option<String>,
+        /// The tool's result, as JSON.
+        response: Json,
+    },
+}
+
+/// A chat message in the semconv schema: `{"role", "parts", "finish_reason"?}`.
+///
+/// ```
+/// use genai_trace_runtime::Message;
+/// let m = Message::user("Hi!");
+/// assert_eq!(m.to_json().to_string(), r#"{"parts":[{"content":"Hi!","type":"text"}],"role":"user"}"#);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// `system`, `user`, `assistant`, `tool`.
+    pub role: Cow<'static, str>,
+    /// The parts.
+    pub parts: Vec<Part>,
+    /// For output messages: why generation stopped.
+    pub finish_reason: Option<String>,
+}
+
+impl Message {
+    /// A message with one text part.
+    pub fn text(role: impl Into<Cow<'static, str>>, text: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            parts: vec![Part::Text(text.into())],
+            finish_reason: None,
+        }
+    }
+    /// A user message.
+    pub fn user(text: impl Into<String>) -> Self {
+        Self::text("user", text)
+    }
+    /// An assistant message.
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Self::text("assistant", text)
+    }
+    /// A system message.
+    pub fn system(text: impl Into<String>) -> Self {
+        Self::text("system", text)
+    }
+    /// A tool result message.
+    pub fn tool_result(id: impl Into<String>, response: Json) -> Self {
+        Self {
+            role: "tool".into(),
+            parts: vec![Part::ToolCallResponse {
+                id: Some(id.into()),
+                response,
+            }],
+            finish_reason: None,
+        }
+    }
+    /// Sets the finish reason.
+    pub fn finish_reason(mut self, reason: impl Into<String>) -> Self {
+        self.finish_reason = Some(reason.into());
+        self
+    }
+    /// Adds a part.
+    pub fn part(mut self, part: Part) -> Self {
+        self.parts.push(part);
+        self
+    }
+    /// The semconv JSON form.
+    pub fn to_json(&self) -> Json {
+        let parts: Vec<Json> = self.parts.iter().map(part_json).collect();
+        let mut m = json!({"role": self.role, "parts": parts});
+        if let Some(f) = &self.finish_reason {
+            m["finish_reason"] = Json::String(f.clone());
+        }
+        m
+    }
+}
+
+fn part_json(p: &Part) -> Json {
+    match p {
+        Part::Text(t) => json!({"type": "text", "content": t}),
+        Part::ToolCall { id, name, arguments } => {
+            json!({"type": "tool_call", "id": id, "name": name, "arguments": arguments})
+        }
+        Part::ToolCallResponse { id, response } => {
+            json!({"type": "tool_call_response", "id": id, "response": response})
+        }
+    }
+}
+
+/// A retrieved document: `{"id", "score"}` in `gen_ai.retrieval.documents`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// Document id.
+    pub id: String,
+    /// Relevance score.
+    pub score: Option<f64>,
+}
+
+/// What a recorder collected; applied to the span by the runtime.
+#[derive(Debug, Default)]
+pub(crate) struct RecordBuffer {
+    pub kvs: Vec<KeyValue>,
+    /// Content for the `gen_ai.client.inference.operation.details` event.
+    pub event: Vec<KeyValue>,
+    pub usage: Usage,
+    pub response_model: Option<StringValue>,
+    pub truncated: bool,
+}
+
+/// Where request and response types write: typed methods for every GenAI
+/// attribute, content methods that go through the capture gate.
+pub struct Recorder<'a> {
+    pub(crate) buf: &'a mut RecordBuffer,
+    pub(crate) policy: &'a ContentPolicy,
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("attributes", &self.buf.kvs.len())
+            .finish()
+    }
+}
+
+fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::Array(Array::String(
+        items.iter().map(|s| StringValue::from(s.as_ref().to_owned())).collect(),
+    ))
+}
+
+impl Recorder<'_> {
+    fn put(&mut self, key: &'static str, value: impl Into<Value>) {
+        self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+    }
+
+    /// Any attribute.
+    pub fn attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
+        self.buf.kvs.push(KeyValue::new(key, value));
+    }
+
+    /// `true` when content is captured: build messages only then.
+    pub fn captures_content(&self) -> bool {
+        self.policy.captures()
+    }
+
+    // --- request -------------------------------------------------------------
+    /// `gen_ai.request.model`
+    pub fn request_model(&mut self, model: &str) {
+        self.put(sc::GEN_AI_REQUEST_MODEL, model.to_owned());
+    }
+    /// `gen_ai.provider.name`
+    pub fn provider(&mut self, provider: &str) {
+        self.put(sc::GEN_AI_PROVIDER_NAME, provider.to_owned());
+    }
+    /// `gen_ai.request.temperature`
+    pub fn temperature(&mut self, v: f64) {
+        self.put(sc::GEN_AI_REQUEST_TEMPERATURE, v);
+    }
+    /// `gen_ai.request.top_p`
+    pub fn top_p(&mut self, v: f64) {
+        self.put(sc::GEN_AI_REQUEST_TOP_P, v);
+    }
+    /// `gen_ai.request.top_k` (a double in the conventions)
+    pub fn top_k(&mut self, v: f64) {
+        self.put(sc::GEN_AI_REQUEST_TOP_K, v);
+    }
+    /// `gen_ai.request.frequency_penalty`
+    pub fn frequency_penalty(&mut self, v: f64) {
+        self.put(sc::GEN_AI_REQUEST_FREQUENCY_PENALTY, v);
+    }
+    /// `gen_ai.request.presence_penalty`
+    pub fn presence_penalty(&mut self, v: f64) {
+        self.put(sc::GEN_AI_REQUEST_PRESENCE_PENALTY, v);
+    }
+    /// `gen_ai.request.max_tokens`
+    pub fn max_tokens(&mut self, v: i64) {
+        self.put(sc::GEN_AI_REQUEST_MAX_TOKENS, v);
+    }
+    /// `gen_ai.request.stop_sequences`
+    pub fn stop_sequences<S: AsRef<str>>(&mut self, v: &[S]) {
+        self.put(sc::GEN_AI_REQUEST_STOP_SEQUENCES, strings(v));
+    }
+    /// `gen_ai.request.seed`
+    pub fn seed(&mut self, v: i64) {
+        self.put(sc::GEN_AI_REQUEST_SEED, v);
+    }
+    /// `gen_ai.request.choice.count`, recorded only when it is not 1 (as the conventions ask).
+    pub fn choice_count(&mut self, v: i64) {
+        if v != 1 {
+            self.put(sc::GEN_AI_REQUEST_CHOICE_COUNT, v);
+        }
+    }
+    /// `gen_ai.request.stream`, recorded only when streaming.
+    pub fn stream(&mut self, streaming: bool) {
+        if streaming {
+            self.put(sc::GEN_AI_REQUEST_STREAM, true);
+        }
+    }
+    /// `gen_ai.output.type` (`text`, `json`, `image`, `speech`)
+    pub fn output_type(&mut self, v: &str) {
+        self.put(sc::GEN_AI_OUTPUT_TYPE, v.to_owned());
+    }
+    /// `gen_ai.request.encoding_formats`
+    pub fn encoding_formats<S: AsRef<str>>(&mut self, v: &[S]) {
+        self.put(sc::GEN_AI_REQUEST_ENCODING_FORMATS, strings(v));
+    }
+    /// `gen_ai.conversation.id`
+    pub fn conversation_id(&mut self, v: &str) {
+        self.put(sc::GEN_AI_CONVERSATION_ID, v.to_owned());
+    }
+    /// `server.address`
+    pub fn server_address(&mut self, v: &str) {
+        self.put(sc::SERVER_ADDRESS, v.to_owned());
+    }
+    /// `server.port`
+    pub fn server_port(&mut self, v: u16) {
+        self.put(sc::SERVER_PORT, i64::from(v));
+    }
+
+    // --- response ------------------------------------------------------------
+    /// `gen_ai.response.id`
+    pub fn response_id(&mut self, v: &str) {
+        self.put(sc::GEN_AI_RESPONSE_ID, v.to_owned());
+    }
+    /// `gen_ai.response.model`
+    pub fn response_model(&mut self, v: &str) {
+        self.buf.response_model = Some(StringValue::from(v.to_owned()));
+        self.put(sc::GEN_AI_RESPONSE_MODEL, v.to_owned());
+    }
+    /// `gen_ai.response.finish_reasons`
+    pub fn finish_reasons<S: AsRef<str>>(&mut self, v: &[S]) {
+        self.put(sc::GEN_AI_RESPONSE_FINISH_REASONS, strings(v));
+    }
+    /// The `gen_ai.usage.*` counts that are set; also feeds `gen_ai.client.token.usage`.
+    pub fn usage(&mut self, u: Usage) {
+        let cache_creation = if self.policy.semconv_latest {
+            sc::GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+        } else {
+            sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+        };
+        for (key, v) in [
+            (sc::GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens),
+            (sc::GEN_AI_USAGE_OUTPUT_TOKENS, u.output_tokens),
+            (sc::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read_input_tokens),
+            (cache_creation, u.cache_creation_input_tokens),
+            (sc::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning_output_tokens),
+        ] {
+            if let Some(v) = v {
+                self.put(key, v);
+            }
+        }
+        let b = &mut self.buf.usage;
+        b.input_tokens = u.input_tokens.or(b.input_tokens);
+        b.output_tokens = u.output_tokens.or(b.output_tokens);
+    }
+    /// `gen_ai.embeddings.dimension.count`
+    pub fn embeddings_dimension_count(&mut self, v: i64) {
+        self.put(sc::GEN_AI_EMBEDDINGS_DIMENSION_COUNT, v);
+    }
+
+    // --- tools, agents, retrieval -------------------------------------------
+    /// `gen_ai.tool.name`
+    pub fn tool_name(&mut self, v: &str) {
+        self.put(sc::GEN_AI_TOOL_NAME, v.to_owned());
+    }
+    /// `gen_ai.tool.call.id`
+    pub fn tool_call_id(&mut self, v: &str) {
+        self.put(sc::GEN_AI_TOOL_CALL_ID, v.to_owned());
+    }
+    /// `gen_ai.tool.type` (`function`, `extension`, `datastore`)
+    pub fn tool_type(&mut self, v: &str) {
+        self.put(sc::GEN_AI_TOOL_TYPE, v.to_owned());
+    }
+    /// `gen_ai.tool.description`
+    pub fn tool_description(&mut self, v: &str) {
+        self.put(sc::GEN_AI_TOOL_DESCRIPTION, v.to_owned());
+    }
+    /// `gen_ai.agent.id`
+    pub fn agent_id(&mut self, v: &str) {
+        self.put(sc::GEN_AI_AGENT_ID, v.to_owned());
+    }
+    /// `gen_ai.agent.name`
+    pub fn agent_name(&mut self, v: &str) {
+        self.put(sc::GEN_AI_AGENT_NAME, v.to_owned());
+    }
+    /// `gen_ai.agent.description`
+    pub fn agent_description(&mut self, v: &str) {
+        self.put(sc::GEN_AI_AGENT_DESCRIPTION, v.to_owned());
+    }
+    /// `gen_ai.agent.version`
+    pub fn agent_version(&mut self, v: &str) {
+        self.put(sc::GEN_AI_AGENT_VERSION, v.to_owned());
+    }
+    /// `gen_ai.data_source.id`
+    pub fn data_source_id(&mut self, v: &str) {
+        self.put(sc::GEN_AI_DATA_SOURCE_ID, v.to_owned());
+    }
+
+    // --- content (gated) -----------------------------------------------------
+    fn content_json(&mut self, key: &'static str, json: &Json) {
+        let Some(p) = self.policy.prepare_json(key, json) else {
+            return;
+        };
+        self.content(key, p);
+    }
+
+    fn content(&mut self, key: &'static str, p: crate::content::Prepared) {
+        self.buf.truncated |= p.truncated;
+        let kv = KeyValue::new(Key::from_static_str(key), p.text);
+        if self.policy.mode.in_event() {
+            self.buf.event.push(kv.clone());
+        }
+        if self.policy.mode.on_span() {
+            self.buf.kvs.push(kv);
+        }
+    }
+
+    /// `gen_ai.input.messages` (content: only when captured)
+    pub fn input_messages(&mut self, messages: &[Message]) {
+        if self.captures_content() {
+            let json = Json::Array(messages.iter().map(Message::to_json).collect());
+            self.content_json(sc::GEN_AI_INPUT_MESSAGES, &json);
+        }
+    }
+    /// `gen_ai.output.messages` (content: only when captured)
+    pub fn output_messages(&mut self, messages: &[Message]) {
+        if self.captures_content() {
+            let json = Json::Array(messages.iter().map(Message::to_json).collect());
+            self.content_json(sc::GEN_AI_OUTPUT_MESSAGES, &json);
+        }
+    }
+    /// `gen_ai.system_instructions` (content: only when captured)
+    pub fn system_instructions(&mut self, text: &str) {
+        if self.captures_content() {
+            self.content_json(
+                sc::GEN_AI_SYSTEM_INSTRUCTIONS,
+                &json!([{"type": "text", "content": text}]),
+            );
+        }
+    }
+    /// `gen_ai.tool.call.arguments` (content: only when captured)
+    pub fn tool_call_arguments(&mut self, arguments: &Json) {
+        if self.captures_content() {
+            self.content_json(sc::GEN_AI_TOOL_CALL_ARGUMENTS, arguments);
+        }
+    }
+    /// `gen_ai.tool.call.result` (content: only when captured)
+    pub fn tool_call_result(&mut self, result: &Json) {
+        if self.captures_content() {
+            self.content_json(sc::GEN_AI_TOOL_CALL_RESULT, result);
+        }
+    }
+    /// `gen_ai.retrieval.query.text` (content: only when captured)
+    pub fn retrieval_query(&mut self, text: &str) {
+        if let Some(p) = self.policy.prepare_text(sc::GEN_AI_RETRIEVAL_QUERY_TEXT, text) {
+            self.content(sc::GEN_AI_RETRIEVAL_QUERY_TEXT, p);
+        }
+    }
+    /// `gen_ai.retrieval.documents` as `[{"id", "score"}]` (content: only when captured)
+    pub fn retrieval_documents(&mut self, docs: &[Document]) {
+        if self.captures_content() {
+            let json = Json::Array(docs.iter().map(|d| json!({"id": d.id, "score": d.score})).collect());
+            self.content_json(sc::GEN_AI_RETRIEVAL_DOCUMENTS, &json);
+        }
+    }
+
+    /// Records a `sensitive` argument into the attribute that fits the operation.
+    pub(crate) fn sensitive(&mut self, slot: ContentSlot, value: Json) {
+        match slot {
+            ContentSlot::ToolArguments => self.content_json(sc::GEN_AI_TOOL_CALL_ARGUMENTS, &value),
+            ContentSlot::RetrievalQuery => match &value {
+                Json::String(s) => self.retrieval_query(s),
+                other => self.retrieval_query(&other.to_string()),
+            },
+            ContentSlot::InputMessages => {
+                let messages = match value {
+                    Json::String(s) => json!([{"role": "user", "parts": [{"type": "text", "content": s}]}]),
+                    Json::Array(items) if items.iter().all(|m| m.get("role").is_some()) => Json::Array(items),
+                    other => json!([{"role": "user", "parts": [{"type": "text", "content": other.to_string()}]}]),
+                };
+                self.content_json(sc::GEN_AI_INPUT_MESSAGES, &messages);
+            }
+        }
+    }
+}
+
+/// Where a `sensitive` argument's content goes, by operation.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentSlot {
+    /// `gen_ai.input.messages` (chat, completion, agents, custom kinds)
+    InputMessages,
+    /// `gen_ai.tool.call.arguments` (execute_tool)
+    ToolArguments,
+    /// `gen_ai.retrieval.query.text` (retrieval)
+    RetrievalQuery,
+}
+
+/// Converts a `sensitive` argument into content. Implemented for strings,
+/// [`Message`]s, JSON values and sequences of these; other `Debug` types are
+/// recorded as their `Debug` text (still only with capture on).
+pub trait ToContent {
+    /// The content as JSON.
+    fn to_content(&self) -> Json;
+}
+
+impl ToContent for str {
+    fn to_content(&self) -> Json {
+        Json::String(self.to_owned())
+    }
+}
+impl ToContent for String {
+    fn to_content(&self) -> Json {
+        Json::String(self.clone())
+    }
+}
+impl ToContent for Cow<'_, str> {
+    fn to_content(&self) -> Json {
+        Json::String(self.to_string())
+    }
+}
+impl ToContent for Json {
+    fn to_content(&self) -> Json {
+        self.clone()
+    }
+}
+impl ToContent for Message {
+    fn to_content(&self) -> Json {
+        Json::Array(vec![self.to_json()])
+    }
+}
+impl<T: ToContent> ToContent for [T] {
+    fn to_content(&self) -> Json {
+        let items: Vec<Json> = self.iter().map(ToContent::to_content).collect();
+        // A list of single messages flattens into one message list.
+        if items
+            .iter()
+            .all(|i| matches!(i, Json::Array(a) if a.len() == 1 && a[0].get("role").is_some()))
+        {
+            Json::Array(
+                items
+                    .into_iter()
+                    .filter_map(|i| if let Json::Array(mut a) = i { a.pop() } else { None })
+                    .collect(),
+            )
+        } else {
+            Json::Array(items)
+        }
+    }
+}
+impl<T: ToContent> ToContent for Vec<T> {
+    fn to_content(&self) -> Json {
+        self.as_slice().to_content()
+    }
+}
+impl<T: ToContent + ?Sized> ToContent for &T {
+    fn to_content(&self) -> Json {
+        (**self).to_content()
+    }
+}
+impl<T: ToContent + ?Sized> ToContent for Box<T> {
+    fn to_content(&self) -> Json {
+        (**self).to_content()
+    }
+}
+impl<T: ToContent + ?Sized> ToContent for std::sync::Arc<T> {
+    fn to_content(&self) -> Json {
+        (**self).to_content()
+    }
+}
+impl<T: ToContent> ToContent for Option<T> {
+    fn to_content(&self) -> Json {
+        self.as_ref().map_or(Json::Null, ToContent::to_content)
+    }
+}
+
+// ----------------------------------------------------------------------------
+// Dispatch used by the macro (autoref specialisation on concrete types).
+
+/// Wraps an argument so the macro can ask whether its type records itself.
+#[doc(hidden)]
+pub struct RequestArg<'a, T: ?Sized>(pub &'a T);
+/// Wraps a return value for [`RecordResponse`] dispatch.
+#[doc(hidden)]
+pub struct ResponseOf<'a, T: ?Sized>(pub &'a T);
+/// Wraps a `sensitive` argument for [`ToContent`] dispatch.
+#[doc(hidden)]
+pub struct ContentArg<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait RequestViaTrait {
+    fn __genai_request(&self, r: &mut Recorder<'_>);
+}
+#[doc(hidden)]
+pub trait RequestIgnored {
+    fn __genai_request(&self, r: &mut Recorder<'_>);
+}
+impl<T: RecordRequest + ?Sized> RequestViaTrait for &RequestArg<'_, T> {
+    #[inline]
+    fn __genai_request(&self, r: &mut Recorder<'_>) {
+        self.0.record_request(r);
+    }
+}
+impl<T: ?Sized> RequestIgnored for RequestArg<'_, T> {
+    #[inline]
+    fn __genai_request(&self, _: &mut Recorder<'_>) {}
+}
+
+#[doc(hidden)]
+pub trait ResponseViaTrait {
+    fn __genai_response(&self, g: &mut crate::span::SpanGuard);
+}
+#[doc(hidden)]
+pub trait ResponseIgnored {
+    fn __genai_response(&self, g: &mut crate::span::SpanGuard);
+}
+impl<T: RecordResponse + ?Sized> ResponseViaTrait for &ResponseOf<'_, T> {
+    fn __genai_response(&self, g: &mut crate::span::SpanGuard) {
+        g.record_response(|r| self.0.record_response(r));
+    }
+}
+impl<T: ?Sized> ResponseIgnored for ResponseOf<'_, T> {
+    #[inline]
+    fn __genai_response(&self, _: &mut crate::span::SpanGuard) {}
+}
+
+#[doc(hidden)]
+pub trait ContentViaTrait {
+    fn __genai_content(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ContentViaDebug {
+    fn __genai_content(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ContentIgnored {
+    fn __genai_content(&self) -> Option<Json>;
+}
+impl<T: ToContent + ?Sized> ContentViaTrait for &&ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        Some(self.0.to_content())
+    }
+}
+impl<T: std::fmt::Debug + ?Sized> ContentViaDebug for &ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        Some(Json::String(format!("{:?}", self.0)))
+    }
+}
+impl<T: ?Sized> ContentIgnored for ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        None
+    }
+}
