@@ -5,11 +5,13 @@
 //! cargo run --example quickstart
 //! # the same trace to a collector as well:
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart
+//! # record prompts and completions too (off by default):
+//! OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true cargo run --example quickstart
 //! ```
 
 use std::time::Duration;
 
-use genai_trace::{Telemetry, genai_span};
+use genai_trace::{Document, Message, RecordResponse, Recorder, Telemetry, Usage, genai_span};
 
 #[derive(Debug)]
 struct ToolError(String);
@@ -26,13 +28,56 @@ struct Model {
     name: &'static str,
 }
 
+/// What a chat API returns. Implementing `RecordResponse` is all it takes for
+/// usage, finish reasons and (with content capture on) the output to be recorded.
+struct Completion {
+    text: String,
+    input_tokens: i64,
+    output_tokens: i64,
+}
+
+impl RecordResponse for Completion {
+    fn record_response(&self, r: &mut Recorder<'_>) {
+        r.response_model("gpt-4o-2024-08-06");
+        r.finish_reasons(&["stop"]);
+        r.usage(Usage {
+            input_tokens: Some(self.input_tokens),
+            output_tokens: Some(self.output_tokens),
+            ..Usage::default()
+        });
+        r.output_messages(&[Message::assistant(&self.text).finish_reason("stop")]);
+    }
+}
+
 impl Model {
     /// A fake chat completion: sleeps like a network call would.
     #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"],
                  attrs(gen_ai.request.temperature = 0.2, gen_ai.request.max_tokens = 512))]
-    fn complete(&self, prompt: &str) -> String {
+    fn complete(&self, prompt: &str) -> Completion {
         std::thread::sleep(Duration::from_millis(40));
-        format!("plan for: {}", prompt.len())
+        let text = format!("plan for: {}", prompt.len());
+        Completion {
+            input_tokens: prompt.len() as i64 / 4 + 12,
+            output_tokens: text.len() as i64 / 4 + 1,
+            text,
+        }
+    }
+}
+
+struct Hits(Vec<&'static str>);
+
+impl RecordResponse for Hits {
+    fn record_response(&self, r: &mut Recorder<'_>) {
+        let docs: Vec<Document> = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Document {
+                id: (*id).into(),
+                score: Some(1.0 / (i + 1) as f64),
+            })
+            .collect();
+        r.retrieval_documents(&docs);
     }
 }
 
@@ -45,27 +90,28 @@ fn get_weather(city: &str) -> Result<String, ToolError> {
     Ok(format!("sunny in {city}"))
 }
 
-#[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "travel-guides", gen_ai.request.top_k = 3))]
-fn retrieve(query: &str) -> Vec<&'static str> {
+#[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "travel-guides", gen_ai.request.top_k = 3.0),
+             sensitive = ["query"])]
+fn retrieve(query: &str) -> Hits {
     std::thread::sleep(Duration::from_millis(12));
     let _ = query;
-    vec!["lisbon.md", "porto.md", "faro.md"]
+    Hits(vec!["lisbon.md", "porto.md", "faro.md"])
 }
 
 #[genai_span(kind = "rag.rerank")]
-fn rerank(docs: Vec<&'static str>) -> Vec<&'static str> {
-    docs.into_iter().take(2).collect()
+fn rerank(docs: Hits) -> Vec<&'static str> {
+    docs.0.into_iter().take(2).collect()
 }
 
 #[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "trip-planner"))]
 fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
-    let plan = model.complete(request);
+    let plan = model.complete(request).text;
     let weather = get_weather("Lisbon")?;
     // A failing tool call is recorded as an error span; the agent recovers.
     let _ = get_weather("");
     let docs = rerank(retrieve("things to do in Lisbon"));
     let answer = model.complete(&format!("{plan}; {weather}; {docs:?}"));
-    Ok(answer)
+    Ok(answer.text)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

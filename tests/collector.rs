@@ -202,3 +202,96 @@ fn ten_thousand_spans_arrive_after_guard_drop() {
     let spans = query(&["--trace-id", &trace, "--wait", "10000", "--timeout", "60"]);
     assert_eq!(spans.len(), 10_000);
 }
+
+struct Answer;
+
+impl genai_trace::RecordResponse for Answer {
+    fn record_response(&self, r: &mut genai_trace::Recorder<'_>) {
+        r.response_model("gpt-4o-2024-08-06");
+        r.finish_reasons(&["stop"]);
+        r.usage(genai_trace::Usage {
+            input_tokens: Some(42),
+            output_tokens: Some(7),
+            ..Default::default()
+        });
+        r.output_messages(&[genai_trace::Message::assistant("Paris.").finish_reason("stop")]);
+    }
+}
+
+#[genai_span(kind = "chat", provider = "openai", model = "gpt-4o", sensitive = ["question"])]
+fn ask(question: &str) -> Answer {
+    let _ = question;
+    Answer
+}
+
+#[test]
+fn genai_chat_span_and_metrics_at_the_collector() {
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name("collector-semconv")
+        .content_capture(genai_trace::ContentCapture::SpanOnly)
+        .with_otlp(OtlpExporter::http().endpoint(c.http))
+        .install()
+        .unwrap();
+    let trace = genai_trace::span("request").in_scope(|| {
+        ask("What is the capital of France?");
+        genai_trace::current_trace_id().unwrap()
+    });
+    guard.shutdown().unwrap();
+    let spans = query(&["--trace-id", &trace, "--name", "chat gpt-4o", "--wait", "1"]);
+    let a = &spans[0]["attributes"];
+    assert_eq!(spans[0]["kind"], "CLIENT");
+    assert_eq!(a["gen_ai.operation.name"], "chat");
+    assert_eq!(a["gen_ai.provider.name"], "openai");
+    assert_eq!(a["gen_ai.request.model"], "gpt-4o");
+    assert_eq!(a["gen_ai.response.model"], "gpt-4o-2024-08-06");
+    assert_eq!(a["gen_ai.response.finish_reasons"], serde_json::json!(["stop"]));
+    assert_eq!(a["gen_ai.usage.input_tokens"], 42);
+    assert_eq!(a["gen_ai.usage.output_tokens"], 7);
+    let input: Value = serde_json::from_str(a["gen_ai.input.messages"].as_str().unwrap()).unwrap();
+    assert_eq!(input[0]["parts"][0]["content"], "What is the capital of France?");
+    let output: Value = serde_json::from_str(a["gen_ai.output.messages"].as_str().unwrap()).unwrap();
+    assert_eq!(output[0]["finish_reason"], "stop");
+
+    let points = query(&[
+        "--signal",
+        "metrics",
+        "--name",
+        "gen_ai.client.token.usage",
+        "--wait",
+        "2",
+    ]);
+    let ours: Vec<_> = points
+        .iter()
+        .filter(|p| p["resource"]["service.name"] == "collector-semconv")
+        .collect();
+    assert_eq!(ours.len(), 2, "{points:#?}");
+    for p in &ours {
+        assert_eq!(p["unit"], "{token}");
+        assert_eq!(p["attributes"]["gen_ai.request.model"], "gpt-4o");
+        let sum = p["sum"].as_f64().unwrap();
+        match p["attributes"]["gen_ai.token.type"].as_str().unwrap() {
+            "input" => assert_eq!(sum, 42.0),
+            "output" => assert_eq!(sum, 7.0),
+            other => panic!("token type {other}"),
+        }
+        let bounds: Vec<f64> = serde_json::from_value(p["explicit_bounds"].clone()).expect("explicit_bounds");
+        assert_eq!(bounds, genai_trace::semconv::metric::TOKEN_BUCKETS, "{p:#?}");
+    }
+    let durations = query(&[
+        "--signal",
+        "metrics",
+        "--name",
+        "gen_ai.client.operation.duration",
+        "--wait",
+        "1",
+    ]);
+    let d = durations
+        .iter()
+        .find(|p| p["resource"]["service.name"] == "collector-semconv")
+        .expect("duration");
+    assert_eq!(d["unit"], "s");
+    assert_eq!(d["attributes"]["gen_ai.operation.name"], "chat");
+}

@@ -35,7 +35,7 @@ pub use install::{
 };
 pub use processor::BatchSettings;
 pub use record::{Document, Message, Part, RecordRequest, RecordResponse, Recorder, ToContent, Usage};
-pub use secret::SecretHeaders;
+pub use secret::{Secret, SecretHeaders};
 pub use span::{
     EnteredSpan, ErrorType, MAX_CUSTOM_ATTRIBUTES, SpanOptions, add_event, current_span_id, current_trace_id,
     record_error, set_attribute, span,

@@ -60,3 +60,61 @@ impl fmt::Debug for SecretHeaders {
             .finish()
     }
 }
+
+/// A value that must never be recorded or printed: API keys, tokens, passwords.
+///
+/// `Debug` and `Display` print `<redacted>`; as an attribute value (in `attrs(...)`)
+/// it records `<redacted>`; as a `sensitive` argument it records `<redacted>` even
+/// with content capture on. [`Secret::expose`] is the only way to the value.
+///
+/// ```
+/// use genai_trace_runtime::Secret;
+/// let key = Secret::new("sk-live-123".to_owned());
+/// assert_eq!(format!("{key:?} {key}"), "<redacted> <redacted>");
+/// assert_eq!(key.expose(), "sk-live-123");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    /// The value, for the one place that needs it (the HTTP client).
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<T> for Secret<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<T> crate::ToAttributeValue for Secret<T> {
+    fn to_attribute_value(&self) -> Option<opentelemetry::Value> {
+        Some(opentelemetry::Value::from(REDACTED))
+    }
+}
+
+impl<T> crate::ToContent for Secret<T> {
+    fn to_content(&self) -> serde_json::Value {
+        serde_json::Value::String(REDACTED.to_owned())
+    }
+}
