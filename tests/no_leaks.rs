@@ -81,7 +81,7 @@ impl Client {
                  attrs("app.key" = self.api_key))]
     fn chat<'a>(&self, prompt: &str, c: &'a Content) -> Result<Resp<'a>, EchoError> {
         let _ = self.api_key.expose();
-        if prompt.len() % 2 == 0 {
+        if prompt.len().is_multiple_of(2) {
             Ok(Resp(c))
         } else {
             Err(EchoError(prompt.to_owned()))
