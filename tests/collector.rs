@@ -36,6 +36,12 @@ fn collector() -> Option<Collector> {
     }
 }
 
+/// A service name unique to this test process: a long-lived collector keeps
+/// what earlier runs sent.
+fn unique(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
 fn query(args: &[&str]) -> Vec<Value> {
     let script = std::env::var("GENAI_TRACE_BACKENDS")
         .map(PathBuf::from)
@@ -143,7 +149,7 @@ fn run_and_check(otlp: OtlpExporter, service: &str) {
 fn otlp_http_protobuf_traces_and_metrics() {
     let Some(c) = collector() else { return };
     let _l = genai_trace::testing::exclusive();
-    run_and_check(OtlpExporter::http().endpoint(c.http), "collector-http");
+    run_and_check(OtlpExporter::http().endpoint(c.http), &unique("collector-http"));
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -151,7 +157,7 @@ fn otlp_http_protobuf_traces_and_metrics() {
 fn otlp_grpc_traces_and_metrics() {
     let Some(c) = collector() else { return };
     let _l = genai_trace::testing::exclusive();
-    run_and_check(OtlpExporter::grpc().endpoint(c.grpc), "collector-grpc");
+    run_and_check(OtlpExporter::grpc().endpoint(c.grpc), &unique("collector-grpc"));
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -228,9 +234,10 @@ fn ask(question: &str) -> Answer {
 fn genai_chat_span_and_metrics_at_the_collector() {
     let Some(c) = collector() else { return };
     let _l = genai_trace::testing::exclusive();
+    let service = unique("collector-semconv");
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
-        .service_name("collector-semconv")
+        .service_name(service.clone())
         .content_capture(genai_trace::ContentCapture::SpanOnly)
         .with_otlp(OtlpExporter::http().endpoint(c.http))
         .install()
@@ -265,7 +272,7 @@ fn genai_chat_span_and_metrics_at_the_collector() {
     ]);
     let ours: Vec<_> = points
         .iter()
-        .filter(|p| p["resource"]["service.name"] == "collector-semconv")
+        .filter(|p| p["resource"]["service.name"] == service.as_str())
         .collect();
     assert_eq!(ours.len(), 2, "{points:#?}");
     for p in &ours {
@@ -290,7 +297,7 @@ fn genai_chat_span_and_metrics_at_the_collector() {
     ]);
     let d = durations
         .iter()
-        .find(|p| p["resource"]["service.name"] == "collector-semconv")
+        .find(|p| p["resource"]["service.name"] == service.as_str())
         .expect("duration");
     assert_eq!(d["unit"], "s");
     assert_eq!(d["attributes"]["gen_ai.operation.name"], "chat");

@@ -118,16 +118,23 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     // --- attributes evaluated at span start (by reference: nothing is moved) --
     let attrs_ident = ident("__genai_attrs");
     let mut pushes = Vec::new();
+    // A string literal becomes a static value: no allocation per call.
+    let push = |key: TokenStream, value: &syn::Expr| match value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s), ..
+        }) => quote!(#attrs_ident.push_static(#key, #s);),
+        _ => quote!(#attrs_ident.push(#key, &(#value));),
+    };
     if let Some(p) = &args.provider {
-        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_PROVIDER_NAME, &(#p));));
+        pushes.push(push(quote!(#krate::semconv::GEN_AI_PROVIDER_NAME), p));
     }
     if let Some(m) = &args.model {
-        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_REQUEST_MODEL, &(#m));));
+        pushes.push(push(quote!(#krate::semconv::GEN_AI_REQUEST_MODEL), m));
     }
     for a in &args.attrs {
         let key = &a.key;
-        let value = &a.value;
-        pushes.push(quote_spanned!(a.key_span=> #attrs_ident.push(#key, &(#value));));
+        let call = push(quote!(#key), &a.value);
+        pushes.push(quote_spanned!(a.key_span=> #call));
     }
 
     // Every argument gets the chance to record itself (RecordRequest); the

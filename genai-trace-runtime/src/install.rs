@@ -9,7 +9,7 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 
 use crate::config::{ContentCapture, ExporterKind, ExporterSpec, OtlpExporter, SamplerConfig, TelemetryBuilder};
 use crate::content::ContentPolicy;
@@ -212,23 +212,6 @@ pub fn health() -> Health {
             })
             .collect(),
         warnings,
-    }
-}
-
-/// Counts recording spans as they start (the processors see only ends).
-#[derive(Debug)]
-struct StartCounter(Arc<AtomicU64>);
-
-impl SpanProcessor for StartCounter {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-    fn on_end(&self, _span: SpanData) {}
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        Ok(())
     }
 }
 
@@ -536,10 +519,13 @@ impl TelemetryBuilder {
                         self.sampler
                             .or(env.sampler)
                             .unwrap_or(SamplerConfig::ParentBasedRatio(1.0)),
-                    ))
-                    .with_span_processor(StartCounter(Arc::clone(&started)));
-                for p in processors {
-                    b = b.with_span_processor(p);
+                    ));
+                for (i, p) in processors.into_iter().enumerate() {
+                    b = b.with_span_processor(if i == 0 {
+                        p.counting_starts(Arc::clone(&started))
+                    } else {
+                        p
+                    });
                 }
                 b.build()
             }

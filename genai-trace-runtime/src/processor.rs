@@ -107,6 +107,9 @@ impl Shared {
 /// The processor: one bounded queue and one export thread per exporter.
 pub(crate) struct BatchProcessor {
     shared: Arc<Shared>,
+    /// Counts recording spans as they start (set on one processor only). Not a
+    /// processor of its own: the SDK clones every span once per processor.
+    starts: Option<Arc<AtomicU64>>,
 }
 
 impl fmt::Debug for BatchProcessor {
@@ -147,7 +150,13 @@ impl BatchProcessor {
         std::thread::Builder::new()
             .name(format!("genai-trace-export-{name}"))
             .spawn(move || run_worker(&worker))?;
-        Ok(Self { shared })
+        Ok(Self { shared, starts: None })
+    }
+
+    /// Makes this processor count span starts into `counter`.
+    pub(crate) fn counting_starts(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.starts = Some(counter);
+        self
     }
 
     /// Hands the queue to the worker and waits for its answer, at most `timeout`.
@@ -173,7 +182,11 @@ impl BatchProcessor {
 }
 
 impl SpanProcessor for BatchProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {
+        if let Some(c) = &self.starts {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 
     fn on_end(&self, span: SpanData) {
         if !span.span_context.is_sampled() {
@@ -221,8 +234,11 @@ impl SpanProcessor for BatchProcessor {
 
 fn run_worker(s: &Shared) {
     let mut next_export = Instant::now() + s.settings.scheduled_delay;
+    // Swapped with the shared queue under the lock: taking spans is O(1) there,
+    // so producers never wait behind a copy of a whole batch.
+    let mut spare: VecDeque<SpanData> = VecDeque::with_capacity(s.settings.max_export_batch_size);
     loop {
-        let (batch, waiters, shutdown) = {
+        let (mut taken, waiters, shutdown) = {
             let mut q = s.lock_queue();
             loop {
                 let due = Instant::now() >= next_export;
@@ -238,24 +254,20 @@ fn run_worker(s: &Shared) {
                 let wait = next_export.saturating_duration_since(Instant::now());
                 q = s.wake.wait_timeout(q, wait).unwrap_or_else(|e| e.into_inner()).0;
             }
-            // Flush and shutdown drain everything queued up to now; otherwise one batch.
-            let take = if q.waiters.is_empty() {
-                s.settings.max_export_batch_size
-            } else {
-                q.spans.len()
-            };
-            let take = take.min(q.spans.len());
-            let batch: Vec<SpanData> = q.spans.drain(..take).collect();
-            (batch, std::mem::take(&mut q.waiters), q.shutdown)
+            std::mem::swap(&mut q.spans, &mut spare);
+            (std::mem::take(&mut spare), std::mem::take(&mut q.waiters), q.shutdown)
         };
         next_export = Instant::now() + s.settings.scheduled_delay;
 
         let mut result: Result<(), String> = Ok(());
-        for chunk in chunks(batch, s.settings.max_export_batch_size) {
+        while !taken.is_empty() {
+            let n = taken.len().min(s.settings.max_export_batch_size);
+            let chunk: Vec<SpanData> = taken.drain(..n).collect();
             if let Err(e) = export_one(s, chunk) {
                 result = Err(e.to_string());
             }
         }
+        spare = taken; // empty, keeps its capacity for the next swap
         if let Some(timeout) = shutdown {
             let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
             let shut = exporter.shutdown(timeout).map_err(|e| e.to_string());
@@ -278,19 +290,6 @@ fn run_worker(s: &Shared) {
             }
         }
     }
-}
-
-fn chunks(mut batch: Vec<SpanData>, size: usize) -> Vec<Vec<SpanData>> {
-    let mut out = Vec::new();
-    while batch.len() > size {
-        let rest = batch.split_off(size);
-        out.push(batch);
-        batch = rest;
-    }
-    if !batch.is_empty() {
-        out.push(batch);
-    }
-    out
 }
 
 fn export_one(s: &Shared, batch: Vec<SpanData>) -> OTelSdkResult {

@@ -137,6 +137,19 @@ impl StartAttributes {
         }
     }
 
+    /// Records a string literal (no allocation).
+    #[inline]
+    pub fn push_static(&mut self, key: &'static str, value: &'static str) {
+        if !is_convention_key(key) {
+            if self.custom >= MAX_CUSTOM_ATTRIBUTES {
+                self.dropped += 1;
+                return;
+            }
+            self.custom += 1;
+        }
+        self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+    }
+
     /// The recorder request types write to.
     pub fn recorder(&mut self) -> Recorder<'_> {
         Recorder {
