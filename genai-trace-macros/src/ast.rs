@@ -5,7 +5,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Block, ItemFn, ReturnType, Signature, Type, TypeParamBound, Visibility};
 
 /// How the function produces its result, which decides how the span wraps it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Shape {
     /// A plain function: the span covers the call.
     Sync,
@@ -15,6 +15,120 @@ pub(crate) enum Shape {
     ImplFuture,
     /// `fn ... -> Pin<Box<dyn Future>>` (what `#[async_trait]` produces).
     BoxedFuture,
+    /// A function (sync or `async`) whose result is a stream or iterator, maybe
+    /// inside `Result`: the span lasts until the stream ends.
+    Stream {
+        is_async: bool,
+        kind: StreamKind,
+        in_result: bool,
+        item: Option<Type>,
+    },
+}
+
+/// How a returned stream is wrapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamKind {
+    /// `impl Stream<Item = T>`
+    Impl,
+    /// `Pin<Box<dyn Stream<Item = T> + ...>>`, `BoxStream<'_, T>`
+    Boxed,
+    /// `impl Iterator<Item = T>` (sync functions only)
+    Iter,
+}
+
+fn bound_named(bounds: &syn::punctuated::Punctuated<TypeParamBound, syn::Token![+]>, name: &str) -> bool {
+    bounds.iter().any(|b| match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == name),
+        _ => false,
+    })
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) => p.path.segments.last(),
+        _ => None,
+    }
+}
+
+fn first_type_arg(seg: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+fn stream_kind(ty: &Type, allow_iter: bool) -> Option<StreamKind> {
+    match ty {
+        Type::ImplTrait(t) if bound_named(&t.bounds, "Stream") => Some(StreamKind::Impl),
+        Type::ImplTrait(t) if allow_iter && bound_named(&t.bounds, "Iterator") => Some(StreamKind::Iter),
+        Type::Paren(p) => stream_kind(&p.elem, allow_iter),
+        _ => {
+            let seg = last_segment(ty)?;
+            if seg.ident == "BoxStream" || seg.ident == "LocalBoxStream" {
+                return Some(StreamKind::Boxed);
+            }
+            if seg.ident == "Pin" {
+                let boxed = first_type_arg(seg)
+                    .and_then(last_segment)
+                    .filter(|b| b.ident == "Box")?;
+                return match first_type_arg(boxed)? {
+                    Type::TraitObject(t) if bound_named(&t.bounds, "Stream") => Some(StreamKind::Boxed),
+                    _ => None,
+                };
+            }
+            None
+        }
+    }
+}
+
+/// `Some((kind, in_result, item))` when the declared output is a stream (or
+/// iterator), possibly as the `Ok` type of a `Result`; `item` is its declared
+/// item type, when it can be named (it guides inference of the body).
+fn streaming(ty: &Type, allow_iter: bool) -> Option<(StreamKind, bool, Option<Box<Type>>)> {
+    if let Some(k) = stream_kind(ty, allow_iter) {
+        return Some((k, false, item_type(ty).map(Box::new)));
+    }
+    let seg = last_segment(ty).filter(|s| s.ident == "Result")?;
+    let ok = first_type_arg(seg)?;
+    stream_kind(ok, allow_iter).map(|k| (k, true, item_type(ok).map(Box::new)))
+}
+
+/// The `Item = T` of `impl Stream<Item = T>`, `dyn Stream<Item = T>` (in
+/// `Pin<Box<..>>`), `impl Iterator<Item = T>`, or the `T` of `BoxStream<'a, T>`.
+fn item_type(ty: &Type) -> Option<Type> {
+    fn from_bounds(bounds: &syn::punctuated::Punctuated<TypeParamBound, syn::Token![+]>) -> Option<Type> {
+        bounds.iter().find_map(|b| {
+            let TypeParamBound::Trait(t) = b else { return None };
+            let seg = t.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::AssocType(at) if at.ident == "Item" => Some(at.ty.clone()),
+                _ => None,
+            })
+        })
+    }
+    let found = match ty {
+        Type::ImplTrait(t) => from_bounds(&t.bounds),
+        Type::Paren(p) => item_type(&p.elem),
+        _ => {
+            let seg = last_segment(ty)?;
+            if seg.ident == "BoxStream" || seg.ident == "LocalBoxStream" {
+                first_type_arg(seg).cloned()
+            } else {
+                let boxed = first_type_arg(seg).and_then(last_segment)?;
+                match first_type_arg(boxed)? {
+                    Type::TraitObject(t) => from_bounds(&t.bounds),
+                    _ => None,
+                }
+            }
+        }
+    };
+    found.filter(|t| !contains_impl_trait(t))
 }
 
 /// A function item the macro can instrument.
@@ -44,7 +158,18 @@ impl Function {
 
 /// The shape of a function from its signature.
 pub(crate) fn shape_of(sig: &Signature) -> Shape {
-    if sig.asyncness.is_some() {
+    let is_async = sig.asyncness.is_some();
+    if let ReturnType::Type(_, ty) = &sig.output
+        && let Some((kind, in_result, item)) = streaming(ty, !is_async)
+    {
+        return Shape::Stream {
+            is_async,
+            kind,
+            in_result,
+            item,
+        };
+    }
+    if is_async {
         return Shape::AsyncFn;
     }
     match &sig.output {

@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, Path};
 
-use crate::ast::{Function, Shape};
+use crate::ast::{Function, Shape, StreamKind};
 use crate::attr::Args;
 
 /// Semantics of the well-known GenAI operations (semconv v1.41.0).
@@ -166,6 +166,10 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         _ => quote!(#private::ContentSlot::InputMessages),
     };
     let has_sensitive = !args.sensitive.is_empty();
+    let shape = Shape::of(&func.sig);
+    if matches!(shape, Shape::Stream { .. }) {
+        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_REQUEST_STREAM, &true);));
+    }
 
     let guard = ident("__genai_guard");
     let site = ident("__GENAI_SITE");
@@ -197,6 +201,20 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     // For futures: a non-capturing closure, coerced to the `fn` pointer
     // `Instrumented` calls on completion (types are concrete here).
     let record_fn = quote!(|#ret, #guard| { #outcome });
+    // Per stream item: chunk recording and error items, chosen on the concrete item type.
+    let item = ident("__genai_item");
+    let chunks = ident("__genai_chunks");
+    let item_ty = match &shape {
+        Shape::Stream { item: Some(t), .. } => quote!(: &#t),
+        _ => quote!(),
+    };
+    let chunk_fn = quote! {
+        |#item #item_ty, #chunks| {
+            #[allow(unused_imports)]
+            use #private::{ChunkIgnored as _, ChunkPlain as _, ChunkResult as _, ChunkResultOfChunks as _};
+            (&&&&#private::ChunkOf(#item)).__genai_chunk(#chunks)
+        }
+    };
 
     let Function {
         outer_attrs,
@@ -211,7 +229,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     // function (the same trick tracing-attributes uses).
     let fake_return = func_fake_return(sig.output.clone(), &ident("__genai_fake"));
 
-    let body = match Shape::of(&sig) {
+    let body = match shape.clone() {
         Shape::Sync => {
             let attached = ident("__genai_attached");
             quote! {
@@ -232,6 +250,66 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             #start
             #private::Instrumented::new(async move { #fake_return #(#stmts)* }, #guard, #record_fn).await
         },
+        Shape::Stream {
+            is_async,
+            kind,
+            in_result,
+            item: _,
+        } => {
+            let stream = ident("__genai_stream");
+            let wrapped = match kind {
+                StreamKind::Impl => quote!(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)),
+                StreamKind::Boxed => {
+                    quote!(::std::boxed::Box::pin(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)))
+                }
+                StreamKind::Iter => quote!(#private::InstrumentedIter::new(#stream, #guard, #chunk_fn)),
+            };
+            let produce = if is_async {
+                quote! {
+                    let (#ret, mut #guard) =
+                        #private::InstrumentedThen::new(async move { #(#stmts)* }, #guard).await;
+                }
+            } else {
+                let attached = ident("__genai_attached");
+                quote! {
+                    let #attached = #guard.attach();
+                    let #ret = #private::call_once(move || { #(#stmts)* });
+                    ::core::mem::drop(#attached);
+                }
+            };
+            let finish = if in_result {
+                let err = ident("__genai_err");
+                quote! {
+                    match #ret {
+                        ::core::result::Result::Ok(#stream) => ::core::result::Result::Ok(#wrapped),
+                        ::core::result::Result::Err(#err) => {
+                            // Failed before a stream existed: record the error, end the span.
+                            let #ret = ::core::result::Result::<(), _>::Err(#err);
+                            if #guard.is_active() {
+                                let #ret = &#ret;
+                                let #guard = &mut #guard;
+                                #outcome
+                            }
+                            #guard.end();
+                            match #ret {
+                                ::core::result::Result::Err(#err) => ::core::result::Result::Err(#err),
+                                ::core::result::Result::Ok(()) => ::core::unreachable!(),
+                            }
+                        }
+                    }
+                }
+            } else {
+                quote! {
+                    let #stream = #ret;
+                    #wrapped
+                }
+            };
+            quote! {
+                #start
+                #produce
+                #finish
+            }
+        }
         shape @ (Shape::ImplFuture | Shape::BoxedFuture) => {
             let attached = ident("__genai_attached");
             let inner = ident("__genai_inner");

@@ -54,6 +54,19 @@ impl Active {
         false
     }
 
+    /// Records a stream's time to first chunk and mean time per output chunk.
+    #[cfg(feature = "metrics")]
+    pub fn record_stream_metrics(&self, ttfc: Option<f64>, per_chunk: Option<f64>, attrs: &[KeyValue]) {
+        if let Some(i) = &self.instruments {
+            if let Some(t) = ttfc {
+                i.time_to_first_chunk.record(t, attrs);
+            }
+            if let Some(t) = per_chunk {
+                i.time_per_output_chunk.record(t, attrs);
+            }
+        }
+    }
+
     /// Records one finished GenAI operation in the client metrics.
     #[cfg(feature = "metrics")]
     pub fn record_metrics(&self, op: &crate::metrics::FinishedOperation<'_>, attrs: &mut Vec<KeyValue>) {

@@ -20,6 +20,7 @@ mod record;
 mod secret;
 pub mod semconv;
 mod span;
+mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -40,6 +41,9 @@ pub use span::{
     EnteredSpan, ErrorType, MAX_CUSTOM_ATTRIBUTES, SpanOptions, add_event, current_span_id, current_trace_id,
     record_error, set_attribute, span,
 };
+pub use stream::{
+    ChunkFn, ChunkRecorder, InstrumentedIter, InstrumentedStream, RecordChunk, count_chunk, record_chunk,
+};
 
 /// Re-exported so generated code and users name one version of OpenTelemetry.
 pub use opentelemetry;
@@ -53,8 +57,11 @@ pub mod __private {
         RequestViaTrait, ResponseIgnored, ResponseOf, ResponseViaTrait,
     };
     pub use crate::span::{
-        CallSite, Instrumented, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay, OutcomeErrorType, OutcomeOpaque,
-        OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
+        CallSite, Instrumented, InstrumentedThen, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay, OutcomeErrorType,
+        OutcomeOpaque, OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
+    };
+    pub use crate::stream::{
+        ChunkIgnored, ChunkOf, ChunkPlain, ChunkResult, ChunkResultOfChunks, InstrumentedIter, InstrumentedStream,
     };
     pub use opentelemetry::trace::SpanKind;
 }

@@ -22,9 +22,7 @@ pub(crate) struct GenAiInstruments {
     pub duration: Histogram<f64>,
     pub inference_duration_latest: Histogram<f64>,
     pub tokens: Histogram<u64>,
-    #[allow(dead_code)] // recorded by the stream recorder
     pub time_to_first_chunk: Histogram<f64>,
-    #[allow(dead_code)] // recorded by the stream recorder
     pub time_per_output_chunk: Histogram<f64>,
 }
 

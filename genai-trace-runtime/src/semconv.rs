@@ -112,6 +112,8 @@ pub const GENAI_TRACE_CANCELLED: &str = "genai_trace.cancelled";
 pub const GENAI_TRACE_CONTENT_TRUNCATED: &str = "genai_trace.content.truncated";
 /// `genai_trace.dropped_attributes`
 pub const GENAI_TRACE_DROPPED_ATTRIBUTES: &str = "genai_trace.dropped_attributes";
+/// `genai_trace.stream.chunks`: items a stream yielded.
+pub const GENAI_TRACE_STREAM_CHUNKS: &str = "genai_trace.stream.chunks";
 
 /// Every attribute key above, in order (pinned by a test).
 pub const ATTRIBUTES: &[&str] = &[
@@ -169,6 +171,7 @@ pub const ATTRIBUTES: &[&str] = &[
     GENAI_TRACE_CANCELLED,
     GENAI_TRACE_CONTENT_TRUNCATED,
     GENAI_TRACE_DROPPED_ATTRIBUTES,
+    GENAI_TRACE_STREAM_CHUNKS,
 ];
 
 /// `exception` (span event)
@@ -177,6 +180,10 @@ pub const EXCEPTION_EVENT: &str = "exception";
 pub const INFERENCE_DETAILS_EVENT: &str = "gen_ai.client.inference.operation.details";
 /// `error.type` value for a panic inside an instrumented function.
 pub const ERROR_TYPE_PANIC: &str = "panic";
+
+/// `error`: the finish reason of a stream that ended abnormally (dropped,
+/// cancelled, failed), as the newer conventions specify.
+pub const FINISH_REASON_ERROR: &str = "error";
 
 /// Values of `gen_ai.token.type`.
 pub mod token_type {
@@ -314,6 +321,7 @@ mod tests {
             "genai_trace.cancelled",
             "genai_trace.content.truncated",
             "genai_trace.dropped_attributes",
+            "genai_trace.stream.chunks",
         ];
         assert_eq!(ATTRIBUTES, expected);
         let mut sorted = ATTRIBUTES.to_vec();

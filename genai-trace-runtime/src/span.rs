@@ -446,6 +446,41 @@ impl SpanGuard {
         s.truncated |= buf.truncated;
     }
 
+    /// Whether content is captured, and the content byte limit.
+    pub(crate) fn content_limits(&self) -> (bool, usize) {
+        self.state.as_deref().map_or((false, 0), |s| {
+            (s.active.content.captures(), s.active.content.max_bytes)
+        })
+    }
+
+    /// A stream ended: time to first chunk (span attribute and metric), chunk
+    /// count, and the mean time per output chunk (metric).
+    pub(crate) fn stream_finished(&mut self, summary: &crate::stream::StreamSummary) {
+        let Some(state) = self.state.as_deref_mut() else { return };
+        let ttfc = summary
+            .first
+            .map(|first| first.saturating_duration_since(state.started).as_secs_f64());
+        if let Some(cx) = &state.cx {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(sc::GENAI_TRACE_STREAM_CHUNKS, summary.chunks as i64));
+            if let Some(t) = ttfc {
+                span.set_attribute(KeyValue::new(sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t));
+            }
+        }
+        #[cfg(feature = "metrics")]
+        if state.site.and_then(|s| s.operation).is_some() {
+            // Mean gap between chunks after the first: one recording per stream
+            // keeps the per-chunk cost to a counter and a timestamp.
+            let per_chunk = match (summary.first, summary.last) {
+                (Some(f), Some(l)) if summary.chunks > 1 => {
+                    Some(l.saturating_duration_since(f).as_secs_f64() / (summary.chunks - 1) as f64)
+                }
+                _ => None,
+            };
+            state.active.record_stream_metrics(ttfc, per_chunk, &state.metric_attrs);
+        }
+    }
+
     /// Ends the span normally.
     #[inline]
     pub fn end(mut self) {
@@ -586,6 +621,38 @@ fn poll_recording<F: Future>(
             Poll::Ready(out)
         }
         Poll::Pending => Poll::Pending,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Like [`Instrumented`], but hands the still-open guard back with the output:
+    /// for `async fn`s that return a stream, whose span lasts as long as the stream.
+    #[doc(hidden)]
+    pub struct InstrumentedThen<F> {
+        #[pin]
+        inner: F,
+        guard: SpanGuard,
+    }
+}
+
+impl<F: Future> InstrumentedThen<F> {
+    /// Wraps `inner` in the span of `guard`.
+    pub fn new(inner: F, guard: SpanGuard) -> Self {
+        Self { inner, guard }
+    }
+}
+
+impl<F: Future> Future for InstrumentedThen<F> {
+    type Output = (F::Output, SpanGuard);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _attached = this.guard.attach();
+        let sentinel = PanicSentinel(this.guard);
+        match this.inner.poll(cx) {
+            Poll::Ready(out) => Poll::Ready((out, std::mem::replace(sentinel.0, SpanGuard::NONE))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -752,6 +819,20 @@ impl SpanOptions {
         let out = f();
         drop(entered);
         out
+    }
+
+    /// Records `stream` in the span: the span stays open until the stream ends,
+    /// yields an error item (see [`RecordChunk`](crate::RecordChunk)), or is dropped.
+    pub fn instrument_stream<S>(self, stream: S) -> crate::stream::InstrumentedStream<S>
+    where
+        S: futures_core::Stream,
+        S::Item: crate::stream::RecordChunk,
+    {
+        let mut this = self;
+        if is_enabled_fast() {
+            this.attrs.push(KeyValue::new(sc::GEN_AI_REQUEST_STREAM, true));
+        }
+        crate::stream::InstrumentedStream::new(stream, this.start(), crate::stream::record_chunk)
     }
 
     /// Runs `fut` inside the span (attached on every poll). Dropped before it

@@ -1,0 +1,463 @@
+//! Streamed responses: keep the span open until the stream ends, yields an
+//! error item, or is dropped — and end it exactly once, with time to first
+//! chunk, chunk count, usage, finish reasons and (gated) output.
+//!
+//! `#[genai_span]` wraps functions that return streams or iterators; by hand,
+//! use [`SpanOptions::instrument_stream`](crate::SpanOptions::instrument_stream).
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use futures_core::Stream;
+
+use crate::record::{Message, Usage};
+use crate::semconv as sc;
+use crate::span::SpanGuard;
+
+/// A streamed chunk (delta) that records what it carries.
+///
+/// ```
+/// use genai_trace_runtime::{ChunkRecorder, RecordChunk, Usage};
+/// struct Delta { text: String, finish: Option<String>, usage: Option<(i64, i64)> }
+/// impl RecordChunk for Delta {
+///     fn record_chunk(&self, c: &mut ChunkRecorder<'_>) {
+///         c.text_delta(&self.text);
+///         if let Some(f) = &self.finish { c.finish_reason(f); }
+///         if let Some((i, o)) = self.usage {
+///             c.usage(Usage { input_tokens: Some(i), output_tokens: Some(o), ..Usage::default() });
+///         }
+///     }
+/// }
+/// ```
+pub trait RecordChunk {
+    /// Writes what this chunk carries to `c`.
+    fn record_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+
+impl<T: RecordChunk + ?Sized> RecordChunk for &T {
+    fn record_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        (**self).record_chunk(c);
+    }
+}
+impl<T: RecordChunk + ?Sized> RecordChunk for Box<T> {
+    fn record_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        (**self).record_chunk(c);
+    }
+}
+
+/// What a stream accumulated so far.
+#[derive(Debug, Default)]
+struct Accumulated {
+    text: String,
+    text_truncated: bool,
+    usage: Usage,
+    finish_reasons: Vec<String>,
+    response_id: Option<String>,
+    response_model: Option<String>,
+    error: Option<(String, String, String)>,
+}
+
+/// Where chunks write: text deltas (kept only when content is captured, up to
+/// the content limit), usage (deltas or a final total), finish reasons, ids.
+pub struct ChunkRecorder<'a> {
+    acc: &'a mut Accumulated,
+    capture: bool,
+    max_bytes: usize,
+}
+
+impl fmt::Debug for ChunkRecorder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkRecorder").field("capture", &self.capture).finish()
+    }
+}
+
+fn add(a: &mut Option<i64>, b: Option<i64>) {
+    if let Some(b) = b {
+        *a = Some(a.unwrap_or(0) + b);
+    }
+}
+
+impl ChunkRecorder<'_> {
+    /// `true` when content is captured.
+    pub fn captures_content(&self) -> bool {
+        self.capture
+    }
+    /// Appends generated text (kept only with content capture on).
+    pub fn text_delta(&mut self, text: &str) {
+        if !self.capture || self.acc.text_truncated {
+            return;
+        }
+        let room = self.max_bytes.saturating_sub(self.acc.text.len());
+        if text.len() <= room {
+            self.acc.text.push_str(text);
+        } else {
+            let mut end = room;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.acc.text.push_str(&text[..end]);
+            self.acc.text_truncated = true;
+        }
+    }
+    /// A usage total (as in a final usage chunk): the fields that are set replace earlier ones.
+    pub fn usage(&mut self, u: Usage) {
+        let a = &mut self.acc.usage;
+        a.input_tokens = u.input_tokens.or(a.input_tokens);
+        a.output_tokens = u.output_tokens.or(a.output_tokens);
+        a.cache_read_input_tokens = u.cache_read_input_tokens.or(a.cache_read_input_tokens);
+        a.cache_creation_input_tokens = u.cache_creation_input_tokens.or(a.cache_creation_input_tokens);
+        a.reasoning_output_tokens = u.reasoning_output_tokens.or(a.reasoning_output_tokens);
+    }
+    /// Usage of this chunk alone: added to what came before.
+    pub fn usage_delta(&mut self, u: Usage) {
+        let a = &mut self.acc.usage;
+        add(&mut a.input_tokens, u.input_tokens);
+        add(&mut a.output_tokens, u.output_tokens);
+        add(&mut a.cache_read_input_tokens, u.cache_read_input_tokens);
+        add(&mut a.cache_creation_input_tokens, u.cache_creation_input_tokens);
+        add(&mut a.reasoning_output_tokens, u.reasoning_output_tokens);
+    }
+    /// A finish reason (one per choice).
+    pub fn finish_reason(&mut self, reason: &str) {
+        self.acc.finish_reasons.push(reason.to_owned());
+    }
+    /// `gen_ai.response.id`
+    pub fn response_id(&mut self, id: &str) {
+        if self.acc.response_id.is_none() {
+            self.acc.response_id = Some(id.to_owned());
+        }
+    }
+    /// `gen_ai.response.model`
+    pub fn response_model(&mut self, model: &str) {
+        if self.acc.response_model.is_none() {
+            self.acc.response_model = Some(model.to_owned());
+        }
+    }
+    /// An error item: the stream's span ends with this error.
+    pub fn error(&mut self, error_type: &str, exception_type: &str, message: &str) {
+        if self.acc.error.is_none() {
+            self.acc.error = Some((error_type.to_owned(), exception_type.to_owned(), message.to_owned()));
+        }
+    }
+}
+
+/// How each item is recorded: chosen where the item type is concrete (the
+/// macro expansion), so any item type compiles.
+pub type ChunkFn<T> = fn(&T, &mut ChunkRecorder<'_>);
+
+/// Per-stream recording state; present only while the span is active.
+struct StreamState {
+    guard: SpanGuard,
+    acc: Accumulated,
+    chunks: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    capture: bool,
+    max_bytes: usize,
+}
+
+impl StreamState {
+    fn new(guard: SpanGuard) -> Option<Box<Self>> {
+        if !guard.is_active() {
+            return None;
+        }
+        let (capture, max_bytes) = guard.content_limits();
+        Some(Box::new(Self {
+            guard,
+            acc: Accumulated::default(),
+            chunks: 0,
+            first: None,
+            last: None,
+            capture,
+            max_bytes,
+        }))
+    }
+
+    #[inline]
+    fn on_item<T>(&mut self, item: &T, record: ChunkFn<T>) -> bool {
+        let now = Instant::now();
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        self.chunks += 1;
+        record(
+            item,
+            &mut ChunkRecorder {
+                acc: &mut self.acc,
+                capture: self.capture,
+                max_bytes: self.max_bytes,
+            },
+        );
+        self.acc.error.is_some()
+    }
+
+    /// Records the summary and ends the span. `normal`: exhausted (or failed);
+    /// otherwise dropped early, which ends the span as cancelled.
+    fn finish(mut self: Box<Self>, normal: bool) {
+        let mut acc = std::mem::take(&mut self.acc);
+        let text = std::mem::take(&mut acc.text);
+        let abnormal = !normal || acc.error.is_some();
+        let summary = StreamSummary {
+            chunks: self.chunks,
+            first: self.first,
+            last: self.last,
+        };
+        let Self { mut guard, .. } = *self;
+        guard.stream_finished(&summary);
+        let mut finish_reasons = acc.finish_reasons;
+        if abnormal && finish_reasons.is_empty() {
+            finish_reasons.push(sc::FINISH_REASON_ERROR.to_owned());
+        }
+        guard.record_response(|r| {
+            if let Some(id) = &acc.response_id {
+                r.response_id(id);
+            }
+            if let Some(m) = &acc.response_model {
+                r.response_model(m);
+            }
+            if !finish_reasons.is_empty() {
+                r.finish_reasons(&finish_reasons);
+            }
+            if acc.usage != Usage::default() {
+                r.usage(acc.usage);
+            }
+            if r.captures_content() && !text.is_empty() {
+                let mut m = Message::assistant(text);
+                if let Some(f) = finish_reasons.first() {
+                    m = m.finish_reason(f.clone());
+                }
+                r.output_messages(&[m]);
+            }
+        });
+        if acc.text_truncated {
+            guard.set_attribute(opentelemetry::KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+        }
+        if let Some((error_type, exception_type, message)) = &acc.error {
+            guard.record_error(error_type, exception_type, message);
+        }
+        if normal {
+            guard.end();
+        }
+        // else: dropped here, the guard ends the span marked cancelled.
+    }
+}
+
+/// What the span learns when a stream ends.
+pub(crate) struct StreamSummary {
+    pub chunks: u64,
+    pub first: Option<Instant>,
+    pub last: Option<Instant>,
+}
+
+pin_project_lite::pin_project! {
+    /// A stream whose items are recorded in the span of the call that made it.
+    /// The span's context is attached during each `poll_next`.
+    pub struct InstrumentedStream<S>
+    where
+        S: Stream,
+    {
+        #[pin]
+        inner: S,
+        state: Option<Box<StreamState>>,
+        record: ChunkFn<S::Item>,
+    }
+
+    impl<S> PinnedDrop for InstrumentedStream<S>
+    where
+        S: Stream,
+    {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(state) = this.project().state.take() {
+                state.finish(false);
+            }
+        }
+    }
+}
+
+impl<S: Stream> InstrumentedStream<S> {
+    /// Wraps `inner`; the span of `guard` ends when the stream does.
+    pub fn new(inner: S, guard: SpanGuard, record: ChunkFn<S::Item>) -> Self {
+        Self {
+            inner,
+            state: StreamState::new(guard),
+            record,
+        }
+    }
+}
+
+impl<S: Stream> fmt::Debug for InstrumentedStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstrumentedStream")
+            .field("recording", &self.state.is_some())
+            .finish()
+    }
+}
+
+impl<S: Stream> Stream for InstrumentedStream<S> {
+    type Item = S::Item;
+
+    #[inline]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let Some(state) = this.state.as_deref_mut() else {
+            return this.inner.poll_next(cx);
+        };
+        let attached = state.guard.attach();
+        let polled = this.inner.poll_next(cx);
+        drop(attached);
+        match &polled {
+            Poll::Ready(Some(item)) => {
+                if state.on_item(item, *this.record)
+                    && let Some(state) = this.state.take()
+                {
+                    state.finish(true);
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(state) = this.state.take() {
+                    state.finish(true);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// An iterator whose items are recorded like a stream's (the blocking SDK style).
+pub struct InstrumentedIter<I: Iterator> {
+    inner: I,
+    state: Option<Box<StreamState>>,
+    record: ChunkFn<I::Item>,
+}
+
+impl<I: Iterator> InstrumentedIter<I> {
+    /// Wraps `inner`; the span of `guard` ends when the iterator does.
+    pub fn new(inner: I, guard: SpanGuard, record: ChunkFn<I::Item>) -> Self {
+        Self {
+            inner,
+            state: StreamState::new(guard),
+            record,
+        }
+    }
+}
+
+impl<I: Iterator> fmt::Debug for InstrumentedIter<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstrumentedIter")
+            .field("recording", &self.state.is_some())
+            .finish()
+    }
+}
+
+impl<I: Iterator> Iterator for InstrumentedIter<I> {
+    type Item = I::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        let Some(state) = self.state.as_deref_mut() else {
+            return self.inner.next();
+        };
+        let attached = state.guard.attach();
+        let item = self.inner.next();
+        drop(attached);
+        match &item {
+            Some(i) => {
+                if state.on_item(i, self.record)
+                    && let Some(state) = self.state.take()
+                {
+                    state.finish(true);
+                }
+            }
+            None => {
+                if let Some(state) = self.state.take() {
+                    state.finish(true);
+                }
+            }
+        }
+        item
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<I: Iterator> Drop for InstrumentedIter<I> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.finish(false);
+        }
+    }
+}
+
+/// The chunk function for items that implement [`RecordChunk`].
+pub fn record_chunk<T: RecordChunk>(item: &T, c: &mut ChunkRecorder<'_>) {
+    item.record_chunk(c);
+}
+
+/// The chunk function that only counts items.
+pub fn count_chunk<T>(_: &T, _: &mut ChunkRecorder<'_>) {}
+
+// ----------------------------------------------------------------------------
+// Dispatch used by the macro (autoref specialisation on the concrete item type).
+
+/// Wraps a stream item for [`RecordChunk`] / `Result` dispatch.
+#[doc(hidden)]
+pub struct ChunkOf<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ChunkResultOfChunks {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkResult {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkPlain {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkIgnored {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+
+fn error_parts<E: fmt::Display>(e: &E) -> (&'static str, String) {
+    let t = std::any::type_name::<E>();
+    (t.split('<').next().unwrap_or(t), e.to_string())
+}
+
+impl<T: RecordChunk, E: fmt::Display> ChunkResultOfChunks for &&&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        match self.0 {
+            Ok(v) => v.record_chunk(c),
+            Err(e) => {
+                let (t, m) = error_parts(e);
+                c.error(t, t, &m);
+            }
+        }
+    }
+}
+impl<T, E: fmt::Display> ChunkResult for &&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        if let Err(e) = self.0 {
+            let (t, m) = error_parts(e);
+            c.error(t, t, &m);
+        }
+    }
+}
+impl<T: RecordChunk + ?Sized> ChunkPlain for &ChunkOf<'_, T> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        self.0.record_chunk(c);
+    }
+}
+impl<T: ?Sized> ChunkIgnored for ChunkOf<'_, T> {
+    #[inline]
+    fn __genai_chunk(&self, _: &mut ChunkRecorder<'_>) {}
+}
