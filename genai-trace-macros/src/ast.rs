@@ -21,7 +21,7 @@ pub(crate) enum Shape {
         is_async: bool,
         kind: StreamKind,
         in_result: bool,
-        item: Option<Type>,
+        item: Option<Box<Type>>,
     },
 }
 
