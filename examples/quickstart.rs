@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use genai_trace::{Document, Message, RecordResponse, Recorder, Telemetry, Usage, genai_span};
+use genai_trace::{
+    ChunkRecorder, Document, Message, RecordChunk, RecordResponse, Recorder, Telemetry, Usage, genai_span,
+};
 
 #[derive(Debug)]
 struct ToolError(String);
@@ -64,6 +66,49 @@ impl Model {
     }
 }
 
+/// One streamed token of the fake model; the last one carries the finish
+/// reason and usage, as OpenAI-style streams do.
+struct Token {
+    text: &'static str,
+    finish: Option<&'static str>,
+    usage: Option<(i64, i64)>,
+}
+
+impl RecordChunk for Token {
+    fn record_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        c.text_delta(self.text);
+        if let Some(f) = self.finish {
+            c.finish_reason(f);
+        }
+        if let Some((input, output)) = self.usage {
+            c.usage(Usage {
+                input_tokens: Some(input),
+                output_tokens: Some(output),
+                ..Usage::default()
+            });
+        }
+    }
+}
+
+impl Model {
+    /// A streamed completion (blocking style): the span stays open until the
+    /// caller has read the last token, and records the time to the first one.
+    #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"])]
+    fn stream(&self, prompt: &str) -> impl Iterator<Item = Token> {
+        let words = ["Day 1: Alfama. ", "Day 2: Belém. ", "Day 3: Sintra."];
+        let input = prompt.len() as i64 / 4;
+        words.into_iter().enumerate().map(move |(i, text)| {
+            std::thread::sleep(Duration::from_millis(if i == 0 { 30 } else { 8 }));
+            let last = i == words.len() - 1;
+            Token {
+                text,
+                finish: last.then_some("stop"),
+                usage: last.then_some((input, 9)),
+            }
+        })
+    }
+}
+
 struct Hits(Vec<&'static str>);
 
 impl RecordResponse for Hits {
@@ -110,8 +155,11 @@ fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
     // A failing tool call is recorded as an error span; the agent recovers.
     let _ = get_weather("");
     let docs = rerank(retrieve("things to do in Lisbon"));
-    let answer = model.complete(&format!("{plan}; {weather}; {docs:?}"));
-    Ok(answer.text)
+    let answer: String = model
+        .stream(&format!("{plan}; {weather}; {docs:?}"))
+        .map(|t| t.text)
+        .collect();
+    Ok(answer)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -270,8 +270,15 @@ impl ConsoleExporter {
         if let Some(v) = attr(semconv::GEN_AI_RESPONSE_FINISH_REASONS) {
             extras.push(format!("finish={}", list_text(v)));
         }
-        if let Some(v) = attr(semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK) {
-            extras.push(format!("ttfc={v}s"));
+        if let Some(Value::F64(secs)) = attr(semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK) {
+            let t = std::time::Duration::from_secs_f64(secs.max(0.0));
+            extras.push(format!(
+                "ttfc={}",
+                fmt_duration(SystemTime::UNIX_EPOCH, SystemTime::UNIX_EPOCH + t)
+            ));
+        }
+        if let Some(v) = attr(semconv::GENAI_TRACE_STREAM_CHUNKS) {
+            extras.push(format!("chunks={v}"));
         }
         if attr(semconv::GENAI_TRACE_CANCELLED).is_some() {
             extras.push(self.paint("cancelled", "33"));

@@ -153,7 +153,6 @@ struct StreamState {
     acc: Accumulated,
     chunks: u64,
     first: Option<Instant>,
-    last: Option<Instant>,
     capture: bool,
     max_bytes: usize,
 }
@@ -169,7 +168,6 @@ impl StreamState {
             acc: Accumulated::default(),
             chunks: 0,
             first: None,
-            last: None,
             capture,
             max_bytes,
         }))
@@ -177,9 +175,11 @@ impl StreamState {
 
     #[inline]
     fn on_item<T>(&mut self, item: &T, record: ChunkFn<T>) -> bool {
-        let now = Instant::now();
-        self.first.get_or_insert(now);
-        self.last = Some(now);
+        // Only the first chunk reads the clock: the end of the stream stands in
+        // for the last chunk's time (see `finish`).
+        if self.first.is_none() {
+            self.first = Some(Instant::now());
+        }
         self.chunks += 1;
         record(
             item,
@@ -201,7 +201,9 @@ impl StreamState {
         let summary = StreamSummary {
             chunks: self.chunks,
             first: self.first,
-            last: self.last,
+            // An exhausted stream ends right after its last chunk; a dropped or
+            // failed one may end much later, so it gives no per-chunk time.
+            last: (normal && acc.error.is_none()).then(Instant::now),
         };
         let Self { mut guard, .. } = *self;
         guard.stream_finished(&summary);
