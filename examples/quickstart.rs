@@ -12,8 +12,10 @@
 use std::time::Duration;
 
 use genai_trace::{
-    ChunkRecorder, Document, Message, RecordChunk, RecordResponse, Recorder, Telemetry, Usage, genai_span,
+    ChunkRecorder, Document, Message, RecordChunk, RecordResponse, Recorder, Session, Telemetry, Usage, genai_span,
 };
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug)]
 struct ToolError(String);
@@ -129,6 +131,7 @@ impl RecordResponse for Hits {
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = "call_1"))]
 fn get_weather(city: &str) -> Result<String, ToolError> {
     std::thread::sleep(Duration::from_millis(5));
+    tracing::info!(city, "calling the weather service");
     if city.is_empty() {
         return Err(ToolError("no city".into()));
     }
@@ -169,10 +172,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_console()
         .with_otlp_if_configured()
         .install()?;
+    // Log lines carry the trace, span and session ids; with an OTLP endpoint the
+    // same events are exported as OTLP logs.
+    tracing_subscriber::registry()
+        .with(genai_trace::logging::JsonLogLayer::stderr())
+        .with(genai_trace::logging::otlp_logs_layer())
+        .init();
 
+    let session = Session::builder().session_id("demo-session-1").user_id("ada").start();
     let model = Model { name: "gpt-4o" };
-    let answer = plan_trip(&model, "three days in Lisbon")?;
+    let answer = session.in_scope(|| plan_trip(&model, "three days in Lisbon"))?;
     println!("{answer}");
+    drop(session);
 
     // Dropping the guard flushes: the tree is printed before the program exits.
     drop(guard);

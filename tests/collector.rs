@@ -302,3 +302,40 @@ fn genai_chat_span_and_metrics_at_the_collector() {
     assert_eq!(d["unit"], "s");
     assert_eq!(d["attributes"]["gen_ai.operation.name"], "chat");
 }
+
+#[cfg(feature = "logs")]
+#[test]
+fn otlp_logs_carry_the_trace_ids_of_their_spans() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let Some(c) = collector() else { return };
+    let _l = genai_trace::testing::exclusive();
+    let service = unique("collector-logs");
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name(service.clone())
+        .with_otlp(OtlpExporter::http().endpoint(c.http))
+        .install()
+        .unwrap();
+    let layer = genai_trace::logging::otlp_logs_layer().expect("an OTLP logs layer while installed");
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let (trace, span) = tracing::subscriber::with_default(subscriber, || {
+        genai_trace::span("with-logs").in_scope(|| {
+            tracing::info!(answer = 42, "inside the span");
+            (
+                genai_trace::current_trace_id().unwrap(),
+                genai_trace::current_span_id().unwrap(),
+            )
+        })
+    });
+    guard.shutdown().unwrap();
+    let logs = query(&["--signal", "logs", "--trace-id", &trace, "--wait", "1"]);
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    let log = &logs[0];
+    assert_eq!(log["body"], "inside the span");
+    assert_eq!(log["span_id"], span.as_str());
+    assert_eq!(log["severity_text"], "INFO");
+    assert_eq!(log["attributes"]["answer"], 42);
+    assert_eq!(log["resource"]["service.name"], service.as_str());
+    let spans = query(&["--trace-id", &trace, "--name", "with-logs", "--wait", "1"]);
+    assert_eq!(spans[0]["span_id"], log["span_id"], "the log points at its span");
+}

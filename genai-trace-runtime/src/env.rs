@@ -69,6 +69,12 @@ pub(crate) struct EnvSettings {
     pub metrics_exporter: Option<Vec<ExporterChoice>>,
     pub otlp_traces: OtlpEnv,
     pub otlp_metrics: OtlpEnv,
+    pub otlp_logs: OtlpEnv,
+    #[cfg_attr(
+        not(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc"))),
+        allow(dead_code)
+    )]
+    pub logs_exporter: Option<Vec<ExporterChoice>>,
     pub sampler: Option<SamplerConfig>,
     pub bsp_max_queue_size: Option<usize>,
     pub bsp_max_export_batch_size: Option<usize>,
@@ -94,6 +100,8 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         metrics_exporter: r.exporters("OTEL_METRICS_EXPORTER"),
         otlp_traces: r.otlp("TRACES", "/v1/traces"),
         otlp_metrics: r.otlp("METRICS", "/v1/metrics"),
+        otlp_logs: r.otlp("LOGS", "/v1/logs"),
+        logs_exporter: r.exporters("OTEL_LOGS_EXPORTER"),
         sampler: r.sampler(),
         bsp_max_queue_size: r.positive("OTEL_BSP_MAX_QUEUE_SIZE", "2048"),
         bsp_max_export_batch_size: r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),

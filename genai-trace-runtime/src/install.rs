@@ -35,6 +35,14 @@ pub(crate) struct Active {
     instruments: Option<crate::metrics::GenAiInstruments>,
     exporters: Vec<(&'static str, Arc<ExporterCounters>)>,
     started: Arc<AtomicU64>,
+    #[cfg(feature = "logs")]
+    logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+}
+
+/// The installed OTLP logger provider, if logs are exported.
+#[cfg(feature = "logs")]
+pub(crate) fn logger_provider() -> Option<opentelemetry_sdk::logs::SdkLoggerProvider> {
+    active().and_then(|a| a.logger_provider.clone())
 }
 
 impl fmt::Debug for Active {
@@ -242,6 +250,8 @@ struct Owned {
     tracer_provider: SdkTracerProvider,
     #[cfg(feature = "metrics")]
     meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    #[cfg(feature = "logs")]
+    logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
     /// Kept alive while exporting; dropped (stopped) after the providers shut down.
     #[cfg(feature = "otlp-grpc")]
     _grpc: Option<crate::otlp::GrpcRuntime>,
@@ -270,6 +280,10 @@ impl TelemetryGuard {
         if let Some(mp) = &o.meter_provider {
             mp.force_flush().map_err(|e| ShutdownError::Failed(e.to_string()))?;
         }
+        #[cfg(feature = "logs")]
+        if let Some(lp) = &o.logger_provider {
+            lp.force_flush().map_err(|e| ShutdownError::Failed(e.to_string()))?;
+        }
         spans.map_err(|e| ShutdownError::Failed(e.to_string()))
     }
 
@@ -292,15 +306,21 @@ impl TelemetryGuard {
         let tp = owned.tracer_provider.clone();
         #[cfg(feature = "metrics")]
         let mp = owned.meter_provider.clone();
+        #[cfg(feature = "logs")]
+        let lp = owned.logger_provider.clone();
         // On a helper thread so a stuck exporter cannot hold the caller past the timeout.
         let spawned = std::thread::Builder::new()
             .name("genai-trace-shutdown".into())
             .spawn(move || {
-                #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+                #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_mut))]
                 let mut result = tp.shutdown_with_timeout(timeout).map_err(|e| e.to_string());
                 #[cfg(feature = "metrics")]
                 if let Some(mp) = mp {
                     result = result.and(mp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
+                }
+                #[cfg(feature = "logs")]
+                if let Some(lp) = lp {
+                    result = result.and(lp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
                 }
                 let _ = tx.send(result);
             });
@@ -469,6 +489,14 @@ impl TelemetryBuilder {
             .or(env.metric_export_interval)
             .unwrap_or(Duration::from_secs(60));
 
+        #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+        let logs_wanted = env
+            .logs_exporter
+            .as_ref()
+            .is_none_or(|m| m.contains(&ExporterChoice::Otlp));
+        #[cfg(feature = "logs")]
+        #[cfg_attr(not(any(feature = "otlp-http", feature = "otlp-grpc")), allow(unused_mut))]
+        let mut logger_builder: Option<opentelemetry_sdk::logs::LoggerProviderBuilder> = None;
         let started = Arc::new(AtomicU64::new(0));
         let mut counters = Vec::new();
         let mut processors = Vec::new();
@@ -506,6 +534,19 @@ impl TelemetryBuilder {
                             .build();
                         meter_builder = meter_builder.with_reader(reader);
                         has_readers = true;
+                    }
+                    #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+                    if o.metrics && logs_wanted {
+                        let l = crate::otlp::resolve(&o, env, crate::otlp::Signal::Logs, warnings)?;
+                        let exporter = crate::otlp::log_exporter(
+                            &l,
+                            #[cfg(feature = "otlp-grpc")]
+                            &mut grpc,
+                        )?;
+                        let b = logger_builder
+                            .take()
+                            .unwrap_or_else(opentelemetry_sdk::logs::SdkLoggerProvider::builder);
+                        logger_builder = Some(b.with_batch_exporter(exporter));
                     }
                     crate::otlp::span_exporter(
                         &r,
@@ -545,11 +586,13 @@ impl TelemetryBuilder {
         };
         #[cfg(feature = "metrics")]
         let meter_provider = has_readers.then(|| {
-            let mp = meter_builder.with_resource(resource).build();
+            let mp = meter_builder.with_resource(resource.clone()).build();
             opentelemetry::global::set_meter_provider(mp.clone());
             mp
         });
 
+        #[cfg(feature = "logs")]
+        let logger_provider = logger_builder.map(|b| b.with_resource(resource.clone()).build());
         let tracer = tracer_provider.tracer_with_scope(
             InstrumentationScope::builder("genai-trace")
                 .with_version(env!("CARGO_PKG_VERSION"))
@@ -587,6 +630,8 @@ impl TelemetryBuilder {
             instruments,
             exporters: counters,
             started,
+            #[cfg(feature = "logs")]
+            logger_provider: logger_provider.clone(),
         }));
         GENERATION.fetch_add(1, Ordering::SeqCst);
         ENABLED.store(true, Ordering::SeqCst);
@@ -595,6 +640,8 @@ impl TelemetryBuilder {
                 tracer_provider,
                 #[cfg(feature = "metrics")]
                 meter_provider,
+                #[cfg(feature = "logs")]
+                logger_provider,
                 #[cfg(feature = "otlp-grpc")]
                 _grpc: grpc,
                 shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),

@@ -9,9 +9,12 @@ mod config;
 #[cfg(feature = "console")]
 mod console;
 mod content;
+pub mod context;
 mod diag;
 mod env;
 mod install;
+#[cfg(feature = "tracing")]
+pub mod logging;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod otlp;
@@ -19,6 +22,7 @@ mod processor;
 mod record;
 mod secret;
 pub mod semconv;
+mod session;
 mod span;
 mod stream;
 #[cfg(feature = "testing")]
@@ -37,6 +41,7 @@ pub use install::{
 pub use processor::BatchSettings;
 pub use record::{Document, Message, Part, RecordRequest, RecordResponse, Recorder, ToContent, Usage};
 pub use secret::{Secret, SecretHeaders};
+pub use session::{SESSION_BAGGAGE_KEYS, Session, SessionBuilder};
 pub use span::{
     EnteredSpan, ErrorType, MAX_CUSTOM_ATTRIBUTES, SpanOptions, add_event, current_span_id, current_trace_id,
     record_error, set_attribute, span,

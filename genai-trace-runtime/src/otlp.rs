@@ -26,6 +26,11 @@ pub(crate) enum Signal {
         allow(dead_code)
     )]
     Metrics,
+    #[cfg_attr(
+        not(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc"))),
+        allow(dead_code)
+    )]
+    Logs,
 }
 
 impl Signal {
@@ -33,6 +38,7 @@ impl Signal {
         match self {
             Self::Traces => "/v1/traces",
             Self::Metrics => "/v1/metrics",
+            Self::Logs => "/v1/logs",
         }
     }
 }
@@ -58,6 +64,7 @@ pub(crate) fn resolve(
     let senv: &OtlpEnv = match signal {
         Signal::Traces => &env.otlp_traces,
         Signal::Metrics => &env.otlp_metrics,
+        Signal::Logs => &env.otlp_logs,
     };
     let mut protocol = cfg.protocol.or(senv.protocol).unwrap_or(OtlpProtocol::HttpProtobuf);
     if protocol == OtlpProtocol::Grpc && !cfg!(feature = "otlp-grpc") {
@@ -177,99 +184,98 @@ fn header_map(headers: &SecretHeaders) -> std::collections::HashMap<String, Stri
     headers.expose().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
-/// Builds the span exporter for `r` (entering the gRPC runtime when needed).
+/// Builds an OTLP exporter of one signal (`$exporter` is opentelemetry-otlp's
+/// `SpanExporter`, `MetricExporter` or `LogExporter`: their builders differ only
+/// in type), entering the gRPC runtime when needed.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+macro_rules! build_exporter {
+    ($exporter:path, $r:expr, $grpc:expr) => {{
+        #[allow(unused_imports)]
+        use opentelemetry_otlp::{Compression, WithExportConfig};
+        let r: &ResolvedOtlp = $r;
+        match r.protocol {
+            #[cfg(feature = "otlp-http")]
+            OtlpProtocol::HttpProtobuf => {
+                use opentelemetry_otlp::WithHttpConfig;
+                let mut b = <$exporter>::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(r.endpoint.clone())
+                    .with_timeout(r.timeout)
+                    .with_headers(header_map(&r.headers));
+                if r.gzip {
+                    b = b.with_compression(Compression::Gzip);
+                }
+                b.build().map_err(build_error)
+            }
+            #[cfg(feature = "otlp-grpc")]
+            OtlpProtocol::Grpc => {
+                use opentelemetry_otlp::WithTonicConfig;
+                let grpc: &mut Option<GrpcRuntime> = $grpc;
+                if grpc.is_none() {
+                    *grpc = Some(GrpcRuntime::start()?);
+                }
+                let _entered = grpc.as_ref().map(|g| g.handle.enter());
+                let mut b = <$exporter>::builder()
+                    .with_tonic()
+                    .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+                    .with_endpoint(r.endpoint.clone())
+                    .with_timeout(r.timeout)
+                    .with_metadata(metadata(&r.headers)?);
+                if r.gzip {
+                    b = b.with_compression(Compression::Gzip);
+                }
+                b.build().map_err(build_error)
+            }
+            #[allow(unreachable_patterns)]
+            _ => Err(InstallError::FeatureMissing(match r.protocol {
+                OtlpProtocol::Grpc => "otlp-grpc",
+                OtlpProtocol::HttpProtobuf => "otlp-http",
+            })),
+        }
+    }};
+}
+
+/// Builds the span exporter for `r`.
 #[allow(unused_variables, unreachable_code)]
 pub(crate) fn span_exporter(
     r: &ResolvedOtlp,
     #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
 ) -> Result<Box<dyn crate::processor::DynSpanExporter>, InstallError> {
     #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
-    use opentelemetry_otlp::{Compression, WithExportConfig};
-    match r.protocol {
-        #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig;
-            let mut b = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(r.endpoint.clone())
-                .with_timeout(r.timeout)
-                .with_headers(header_map(&r.headers));
-            if r.gzip {
-                b = b.with_compression(Compression::Gzip);
-            }
-            Ok(Box::new(b.build().map_err(build_error)?))
-        }
+    {
         #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig;
-            if grpc.is_none() {
-                *grpc = Some(GrpcRuntime::start()?);
-            }
-            let _entered = grpc.as_ref().map(|g| g.handle.enter());
-            let mut b = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                .with_endpoint(r.endpoint.clone())
-                .with_timeout(r.timeout)
-                .with_metadata(metadata(&r.headers)?);
-            if r.gzip {
-                b = b.with_compression(Compression::Gzip);
-            }
-            Ok(Box::new(b.build().map_err(build_error)?))
-        }
-        #[allow(unreachable_patterns)]
-        _ => Err(InstallError::FeatureMissing(match r.protocol {
-            OtlpProtocol::Grpc => "otlp-grpc",
-            OtlpProtocol::HttpProtobuf => "otlp-http",
-        })),
+        let built = build_exporter!(opentelemetry_otlp::SpanExporter, r, grpc)?;
+        #[cfg(not(feature = "otlp-grpc"))]
+        let built = build_exporter!(opentelemetry_otlp::SpanExporter, r, &mut None)?;
+        return Ok(Box::new(built));
     }
+    #[allow(unreachable_code)]
+    Err(InstallError::FeatureMissing("otlp-http"))
 }
 
 /// Builds the metric exporter for `r`.
 #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
-#[allow(unused_variables)]
 pub(crate) fn metric_exporter(
     r: &ResolvedOtlp,
     #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
 ) -> Result<opentelemetry_otlp::MetricExporter, InstallError> {
-    use opentelemetry_otlp::{Compression, WithExportConfig};
-    match r.protocol {
-        #[cfg(feature = "otlp-http")]
-        OtlpProtocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig;
-            let mut b = opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(r.endpoint.clone())
-                .with_timeout(r.timeout)
-                .with_headers(header_map(&r.headers));
-            if r.gzip {
-                b = b.with_compression(Compression::Gzip);
-            }
-            b.build().map_err(build_error)
-        }
-        #[cfg(feature = "otlp-grpc")]
-        OtlpProtocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig;
-            if grpc.is_none() {
-                *grpc = Some(GrpcRuntime::start()?);
-            }
-            let _entered = grpc.as_ref().map(|g| g.handle.enter());
-            let mut b = opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                .with_endpoint(r.endpoint.clone())
-                .with_timeout(r.timeout)
-                .with_metadata(metadata(&r.headers)?);
-            if r.gzip {
-                b = b.with_compression(Compression::Gzip);
-            }
-            b.build().map_err(build_error)
-        }
-        #[allow(unreachable_patterns)]
-        _ => Err(InstallError::FeatureMissing("otlp-http")),
-    }
+    #[cfg(feature = "otlp-grpc")]
+    return build_exporter!(opentelemetry_otlp::MetricExporter, r, grpc);
+    #[cfg(not(feature = "otlp-grpc"))]
+    build_exporter!(opentelemetry_otlp::MetricExporter, r, &mut None)
+}
+
+/// Builds the log exporter for `r`.
+#[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+pub(crate) fn log_exporter(
+    r: &ResolvedOtlp,
+    #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
+) -> Result<opentelemetry_otlp::LogExporter, InstallError> {
+    #[cfg(feature = "otlp-grpc")]
+    return build_exporter!(opentelemetry_otlp::LogExporter, r, grpc);
+    #[cfg(not(feature = "otlp-grpc"))]
+    build_exporter!(opentelemetry_otlp::LogExporter, r, &mut None)
 }
 
 #[cfg(test)]

@@ -96,6 +96,10 @@ pub const GEN_AI_AGENT_VERSION: &str = "gen_ai.agent.version";
 pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 /// `gen_ai.token.type`
 pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+/// `session.id` (baggage of a session; attribute on every span inside it)
+pub const SESSION_ID: &str = "session.id";
+/// `user.id` (baggage of a session; attribute on every span inside it)
+pub const USER_ID: &str = "user.id";
 /// `server.address`
 pub const SERVER_ADDRESS: &str = "server.address";
 /// `server.port`
@@ -163,6 +167,8 @@ pub const ATTRIBUTES: &[&str] = &[
     GEN_AI_AGENT_VERSION,
     GEN_AI_WORKFLOW_NAME,
     GEN_AI_TOKEN_TYPE,
+    SESSION_ID,
+    USER_ID,
     SERVER_ADDRESS,
     SERVER_PORT,
     ERROR_TYPE,
@@ -313,6 +319,8 @@ mod tests {
             "gen_ai.agent.version",
             "gen_ai.workflow.name",
             "gen_ai.token.type",
+            "session.id",
+            "user.id",
             "server.address",
             "server.port",
             "error.type",

@@ -303,7 +303,8 @@ impl SpanGuard {
             Vec::new()
         };
         let StartAttributes { mut buf, active, .. } = attrs;
-        let kvs = std::mem::take(&mut buf.kvs);
+        let mut kvs = std::mem::take(&mut buf.kvs);
+        session_attributes(&parent, &mut kvs);
         let span = active
             .tracer
             .span_builder(name)
@@ -331,10 +332,24 @@ impl SpanGuard {
         }
     }
 
-    fn start_named(name: Cow<'static, str>, kind: SpanKind, attrs: Vec<KeyValue>, parent: Context) -> Self {
+    /// Starts a span whose parent is `parent` (a fresh root when it holds no span).
+    pub(crate) fn start_root(name: Cow<'static, str>, kind: SpanKind, attrs: Vec<KeyValue>, parent: &Context) -> Self {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return Self::NONE;
+        }
+        Self::start_named(name, kind, attrs, parent.clone())
+    }
+
+    /// The span's context (with the parent's baggage), when recording.
+    pub(crate) fn context(&self) -> Option<Context> {
+        self.span_cx().cloned()
+    }
+
+    fn start_named(name: Cow<'static, str>, kind: SpanKind, mut attrs: Vec<KeyValue>, parent: Context) -> Self {
         let Some(active) = cached_active() else {
             return Self::NONE;
         };
+        session_attributes(&parent, &mut attrs);
         let span = active
             .tracer
             .span_builder(name)
@@ -514,6 +529,23 @@ impl SpanGuard {
             }
         }
         state.finish();
+    }
+}
+
+/// Copies the session's baggage (`session.id`, `user.id`, `gen_ai.conversation.id`)
+/// onto a span's attributes, unless the span sets them itself.
+fn session_attributes(parent: &Context, attrs: &mut Vec<KeyValue>) {
+    use opentelemetry::baggage::BaggageExt;
+    let baggage = parent.baggage();
+    if baggage.is_empty() {
+        return;
+    }
+    for key in crate::session::SESSION_BAGGAGE_KEYS {
+        if let Some(v) = baggage.get(key)
+            && !attrs.iter().any(|kv| kv.key.as_str() == key)
+        {
+            attrs.push(KeyValue::new(Key::from_static_str(key), v.as_str().to_owned()));
+        }
     }
 }
 

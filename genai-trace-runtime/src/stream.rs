@@ -249,6 +249,7 @@ impl StreamState {
 pub(crate) struct StreamSummary {
     pub chunks: u64,
     pub first: Option<Instant>,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub last: Option<Instant>,
 }
 
