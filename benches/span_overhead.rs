@@ -6,13 +6,11 @@
 //!
 //! cargo bench --bench span_overhead --features testing
 
-use std::future::Future;
 use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
 
+mod common;
+use common::{Discard, poll_once};
 use criterion::{Criterion, criterion_group, criterion_main};
-use genai_trace::opentelemetry_sdk::error::OTelSdkResult;
-use genai_trace::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use genai_trace::{Telemetry, genai_span};
 
 #[inline(never)]
@@ -35,26 +33,6 @@ fn traced(x: u64) -> u64 {
 #[inline(never)]
 async fn traced_async(x: u64) -> u64 {
     black_box(x) + 1
-}
-
-#[inline(always)]
-fn poll_once<F: Future>(f: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("the benchmarked futures never wait"),
-    }
-}
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
 }
 
 fn bench(c: &mut Criterion) {

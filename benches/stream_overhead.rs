@@ -11,10 +11,10 @@ use std::hint::black_box;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+mod common;
+use common::Discard;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use futures::{Stream, stream};
-use genai_trace::opentelemetry_sdk::error::OTelSdkResult;
-use genai_trace::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use genai_trace::{ChunkRecorder, RecordChunk, Telemetry, genai_span};
 
 const CHUNKS: u64 = 1000;
@@ -46,16 +46,6 @@ fn drain<S: Stream<Item = Delta>>(s: S) -> u64 {
         sum += black_box(d.0);
     }
     sum
-}
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
 }
 
 fn bench(c: &mut Criterion) {

@@ -3,13 +3,11 @@
 #![cfg(all(feature = "testing", feature = "tokio", feature = "tracing"))]
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use genai_trace::context::{self, MessageHeaders};
 use genai_trace::opentelemetry::trace::TraceContextExt;
 use genai_trace::opentelemetry_sdk::trace::SpanData;
-use genai_trace::testing::{TestTelemetry, attribute};
+use genai_trace::testing::{SharedBuffer, TestTelemetry, attribute};
 use genai_trace::{ContentCapture, Session, genai_span};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -313,18 +311,6 @@ async fn incoming_baggage_never_turns_on_content_capture() {
 
 // ---- log correlation --------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "lookup"))]
 fn logged_tool() -> (String, String) {
     tracing::info!(city = "Lisbon", "looking up the weather");
@@ -338,14 +324,14 @@ fn logged_tool() -> (String, String) {
 fn log_lines_carry_trace_span_and_session_ids() {
     use tracing_subscriber::layer::SubscriberExt;
     let _t = TestTelemetry::install();
-    let buf = Buf::default();
+    let buf = SharedBuffer::default();
     let subscriber = tracing_subscriber::registry().with(genai_trace::logging::JsonLogLayer::writer(buf.clone()));
     let (trace, span) = tracing::subscriber::with_default(subscriber, || {
         tracing::warn!("outside any span");
         let s = Session::builder().session_id("s-log").start();
         s.in_scope(logged_tool)
     });
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = buf.text();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[0]["level"], "WARN");

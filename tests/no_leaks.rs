@@ -5,27 +5,12 @@
 //! test can fail. API keys in `Secret` never appear, capture or not.
 #![cfg(all(feature = "testing", feature = "console", feature = "metrics"))]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use genai_trace::testing::TestTelemetry;
+use genai_trace::testing::{SharedBuffer, TestTelemetry};
 use genai_trace::{
     ConsoleExporter, ContentCapture, Document, Message, RecordRequest, RecordResponse, Recorder, Secret, genai_span,
 };
 use proptest::prelude::*;
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Content {
@@ -112,8 +97,8 @@ fn agent(task: &DebugOnlyPrompt, history: Vec<Message>) -> usize {
 
 /// Everything every exporter produced, as text.
 fn run(c: &Content, mode: ContentCapture) -> String {
-    let tree = Buf::default();
-    let lines = Buf::default();
+    let tree = SharedBuffer::default();
+    let lines = SharedBuffer::default();
     let t = TestTelemetry::install_with(|b| {
         b.content_capture(mode)
             .with_console_exporter(ConsoleExporter::tree().writer(tree.clone()))
@@ -133,8 +118,7 @@ fn run(c: &Content, mode: ContentCapture) -> String {
     );
     let metrics = format!("{:?}", t.metrics());
     let spans = format!("{:?}", t.finish());
-    let tree = String::from_utf8(tree.0.lock().unwrap().clone()).unwrap();
-    let lines = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let (tree, lines) = (tree.text(), lines.text());
     format!("{spans}\n{metrics}\n{tree}\n{lines}")
 }
 

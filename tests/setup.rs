@@ -2,11 +2,9 @@
 #![cfg(feature = "testing")]
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use genai_trace::testing::{TestTelemetry, attribute};
+use genai_trace::testing::{SharedBuffer, TestTelemetry, attribute};
 use genai_trace::{ConsoleExporter, ContentCapture, OtlpExporter, Telemetry, genai_span};
 
 /// Tests here install process-wide telemetry themselves: one at a time.
@@ -232,23 +230,6 @@ fn guard_drop_with_the_collector_down_returns_within_its_timeout() {
     }
 }
 
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl SharedBuf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 /// Replaces `12.3ms`, `850µs`, `1.20s` with `<d>` and trace ids with `<trace>`.
 fn mask(text: &str) -> String {
     text.lines()
@@ -287,7 +268,7 @@ fn retrieve() {}
 #[test]
 fn console_tree_for_a_nested_trace() {
     let _l = lock();
-    let buf = SharedBuf::default();
+    let buf = SharedBuffer::default();
     let guard = Telemetry::builder()
         .env_lookup(env(&[]))
         .service_name("demo")
@@ -310,7 +291,7 @@ invoke_agent planner  <d>  ✗ error std::io::error::Error: gave up
 #[test]
 fn console_json_lines() {
     let _l = lock();
-    let buf = SharedBuf::default();
+    let buf = SharedBuffer::default();
     let guard = Telemetry::builder()
         .env_lookup(env(&[]))
         .service_name("demo-json")

@@ -125,14 +125,9 @@ impl StartAttributes {
     /// Records `value` under `key` unless it converts to nothing (`None`).
     #[inline]
     pub fn push<T: ToAttributeValue + ?Sized>(&mut self, key: &'static str, value: &T) {
-        if !is_convention_key(key) {
-            if self.custom >= MAX_CUSTOM_ATTRIBUTES {
-                self.dropped += 1;
-                return;
-            }
-            self.custom += 1;
-        }
-        if let Some(v) = value.to_attribute_value() {
+        if self.admit(key)
+            && let Some(v) = value.to_attribute_value()
+        {
             self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), v));
         }
     }
@@ -140,14 +135,22 @@ impl StartAttributes {
     /// Records a string literal (no allocation).
     #[inline]
     pub fn push_static(&mut self, key: &'static str, value: &'static str) {
-        if !is_convention_key(key) {
-            if self.custom >= MAX_CUSTOM_ATTRIBUTES {
-                self.dropped += 1;
-                return;
-            }
-            self.custom += 1;
+        if self.admit(key) {
+            self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
         }
-        self.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+    }
+
+    /// Convention keys always fit; others count against [`MAX_CUSTOM_ATTRIBUTES`].
+    fn admit(&mut self, key: &str) -> bool {
+        if is_convention_key(key) {
+            return true;
+        }
+        if self.custom >= MAX_CUSTOM_ATTRIBUTES {
+            self.dropped += 1;
+            return false;
+        }
+        self.custom += 1;
+        true
     }
 
     /// The recorder request types write to.

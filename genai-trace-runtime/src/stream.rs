@@ -245,6 +245,20 @@ impl StreamState {
     }
 }
 
+/// Records one produced item (`None`: the end); finishes the span at the end or
+/// at an error item. Shared by the stream and the iterator wrapper.
+#[inline]
+fn observe<T>(state: &mut Option<Box<StreamState>>, item: Option<&T>, record: ChunkFn<T>) {
+    let Some(s) = state.as_deref_mut() else { return };
+    let done = match item {
+        Some(i) => s.on_item(i, record),
+        None => true,
+    };
+    if done && let Some(s) = state.take() {
+        s.finish(true);
+    }
+}
+
 /// What the span learns when a stream ends.
 pub(crate) struct StreamSummary {
     pub chunks: u64,
@@ -303,26 +317,14 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
     #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
-        let Some(state) = this.state.as_deref_mut() else {
+        let Some(state) = this.state.as_deref() else {
             return this.inner.poll_next(cx);
         };
         let attached = state.guard.attach();
         let polled = this.inner.poll_next(cx);
         drop(attached);
-        match &polled {
-            Poll::Ready(Some(item)) => {
-                if state.on_item(item, *this.record)
-                    && let Some(state) = this.state.take()
-                {
-                    state.finish(true);
-                }
-            }
-            Poll::Ready(None) => {
-                if let Some(state) = this.state.take() {
-                    state.finish(true);
-                }
-            }
-            Poll::Pending => {}
+        if let Poll::Ready(item) = &polled {
+            observe(this.state, item.as_ref(), *this.record);
         }
         polled
     }
@@ -363,26 +365,13 @@ impl<I: Iterator> Iterator for InstrumentedIter<I> {
 
     #[inline]
     fn next(&mut self) -> Option<I::Item> {
-        let Some(state) = self.state.as_deref_mut() else {
+        let Some(state) = self.state.as_deref() else {
             return self.inner.next();
         };
         let attached = state.guard.attach();
         let item = self.inner.next();
         drop(attached);
-        match &item {
-            Some(i) => {
-                if state.on_item(i, self.record)
-                    && let Some(state) = self.state.take()
-                {
-                    state.finish(true);
-                }
-            }
-            None => {
-                if let Some(state) = self.state.take() {
-                    state.finish(true);
-                }
-            }
-        }
+        observe(&mut self.state, item.as_ref(), self.record);
         item
     }
 

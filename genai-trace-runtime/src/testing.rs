@@ -229,3 +229,32 @@ pub struct HistogramPoint {
     /// Sum of recorded values.
     pub sum: f64,
 }
+
+/// A `Write` target shared between an exporter (or log layer) and a test:
+/// clone it into the writer, read what was written with [`SharedBuffer::text`].
+///
+/// ```
+/// use std::io::Write;
+/// let buf = genai_trace_runtime::testing::SharedBuffer::default();
+/// buf.clone().write_all(b"hello").unwrap();
+/// assert_eq!(buf.text(), "hello");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SharedBuffer(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Everything written so far, as UTF-8 (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
