@@ -18,6 +18,11 @@ use crate::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
 
 /// Checked first by every instrumented call: one relaxed load when off.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
+/// `true` when the installed sampler never samples a new root (`AlwaysOff`, a
+/// ratio of 0): calls without a sampled parent are skipped before any work.
+pub(crate) static ROOTS_UNSAMPLED: AtomicBool = AtomicBool::new(false);
+/// `true` when GenAI metrics are recorded (they are kept for sampled-out calls).
+pub(crate) static METRICS_ON: AtomicBool = AtomicBool::new(false);
 /// Bumped on every install and shutdown, so per-thread caches of the tracer are
 /// refreshed (a tracer is bound to the provider it came from).
 pub(crate) static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -297,6 +302,8 @@ impl TelemetryGuard {
         let _lock = INSTALL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // New spans stop here; the ones already ended are flushed below.
         ENABLED.store(false, Ordering::SeqCst);
+        METRICS_ON.store(false, Ordering::SeqCst);
+        ROOTS_UNSAMPLED.store(false, Ordering::SeqCst);
         *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
         GENERATION.fetch_add(1, Ordering::SeqCst);
         opentelemetry::global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
@@ -633,6 +640,19 @@ impl TelemetryBuilder {
             #[cfg(feature = "logs")]
             logger_provider: logger_provider.clone(),
         }));
+        let sampler_cfg = self
+            .sampler
+            .or(env.sampler)
+            .unwrap_or(SamplerConfig::ParentBasedRatio(1.0));
+        ROOTS_UNSAMPLED.store(
+            self.tracer_provider.is_none()
+                && matches!(
+                    sampler_cfg,
+                    SamplerConfig::AlwaysOff | SamplerConfig::Ratio(0.0) | SamplerConfig::ParentBasedRatio(0.0)
+                ),
+            Ordering::SeqCst,
+        );
+        METRICS_ON.store(active().is_some_and(|a| a.instruments_enabled()), Ordering::SeqCst);
         GENERATION.fetch_add(1, Ordering::SeqCst);
         ENABLED.store(true, Ordering::SeqCst);
         Ok(TelemetryGuard {

@@ -23,7 +23,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 use crate::attr_value::ToAttributeValue;
-use crate::install::{Active, ENABLED, GENERATION, active};
+use crate::install::{Active, ENABLED, GENERATION, METRICS_ON, ROOTS_UNSAMPLED, active};
 use crate::record::{ContentSlot, RecordBuffer, Recorder};
 use crate::semconv as sc;
 
@@ -246,19 +246,18 @@ impl SpanGuard {
 
     #[inline(never)]
     fn start_enabled(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes)) -> Self {
+        let metrics_wanted = site.operation.is_some() && METRICS_ON.load(Ordering::Relaxed);
+        // Decide what the sampler will decide, before any work: a child of an
+        // unsampled local parent (parent-based sampling), or a new root under a
+        // sampler that samples no root, is not recorded. Unless its metrics are
+        // wanted, nothing is built, cloned or allocated for it.
+        if !metrics_wanted && !Self::may_sample() {
+            return Self::NONE;
+        }
         let Some(active) = cached_active() else {
             return Self::NONE;
         };
         let parent = Context::current();
-        let metrics_wanted = site.operation.is_some() && active.instruments_enabled();
-        // A child of an unsampled local parent is not recorded (parent-based
-        // sampling): unless its metrics are wanted, skip building attributes.
-        if !metrics_wanted {
-            let sc = parent.span().span_context().clone();
-            if sc.is_valid() && !sc.is_sampled() && !sc.is_remote() {
-                return Self::NONE;
-            }
-        }
         let mut attrs = StartAttributes {
             buf: RecordBuffer {
                 kvs: Vec::with_capacity(6),
@@ -326,6 +325,20 @@ impl SpanGuard {
             metric_attrs,
             error_type: None,
             buf,
+        })
+    }
+
+    /// `false` when the span would certainly be dropped by the sampler.
+    #[inline]
+    fn may_sample() -> bool {
+        Context::map_current(|cx| {
+            let span = cx.span();
+            let sc = span.span_context();
+            if sc.is_valid() {
+                sc.is_sampled() || sc.is_remote()
+            } else {
+                !ROOTS_UNSAMPLED.load(Ordering::Relaxed)
+            }
         })
     }
 
@@ -824,6 +837,7 @@ impl SpanOptions {
     /// An attribute given at start (samplers see it).
     pub fn attribute<V: ToAttributeValue>(mut self, key: impl Into<Key>, value: V) -> Self {
         if is_enabled_fast()
+            && SpanGuard::may_sample()
             && let Some(v) = value.to_attribute_value()
         {
             self.attrs.push(KeyValue::new(key, v));
@@ -832,7 +846,7 @@ impl SpanOptions {
     }
 
     fn start(self) -> SpanGuard {
-        if !is_enabled_fast() {
+        if !is_enabled_fast() || !SpanGuard::may_sample() {
             return SpanGuard::NONE;
         }
         SpanGuard::start_named(self.name, self.kind, self.attrs, Context::current())
