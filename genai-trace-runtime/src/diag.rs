@@ -26,3 +26,12 @@ pub(crate) fn warn_limited(flag: &AtomicBool, msg: fmt::Arguments<'_>) {
         ));
     }
 }
+
+/// A lifecycle message (installed, shut down): a `tracing` info event with the
+/// `tracing` feature, otherwise nothing (stderr is for problems only).
+pub(crate) fn info(msg: fmt::Arguments<'_>) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(target: "genai_trace", "{msg}");
+    #[cfg(not(feature = "tracing"))]
+    let _ = msg;
+}

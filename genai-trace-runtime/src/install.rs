@@ -341,15 +341,18 @@ impl TelemetryGuard {
             },
         };
         drop(owned);
+        match &result {
+            Ok(()) => crate::diag::info(format_args!("telemetry shut down; every span was flushed")),
+            Err(e) => crate::diag::warn(format_args!("{e}")),
+        }
         result
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Err(e) = self.shutdown_inner() {
-            crate::diag::warn(format_args!("{e}"));
-        }
+        // Problems were reported by shutdown_inner.
+        let _ = self.shutdown_inner();
     }
 }
 
