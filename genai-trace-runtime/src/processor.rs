@@ -261,9 +261,14 @@ fn run_worker(s: &Shared) {
 
         let mut result: Result<(), String> = Ok(());
         while !taken.is_empty() {
-            let n = taken.len().min(s.settings.max_export_batch_size);
-            let chunk: Vec<SpanData> = taken.drain(..n).collect();
-            if let Err(e) = export_one(s, chunk) {
+            // A backlog goes out as several batches in flight at once: an exporter
+            // whose transport multiplexes (gRPC) is then not bound by one round trip.
+            let mut batches = Vec::with_capacity(MAX_CONCURRENT_EXPORTS);
+            while batches.len() < MAX_CONCURRENT_EXPORTS && !taken.is_empty() {
+                let n = taken.len().min(s.settings.max_export_batch_size);
+                batches.push(taken.drain(..n).collect::<Vec<SpanData>>());
+            }
+            if let Err(e) = export_batches(s, batches) {
                 result = Err(e.to_string());
             }
         }
@@ -292,28 +297,41 @@ fn run_worker(s: &Shared) {
     }
 }
 
-fn export_one(s: &Shared, batch: Vec<SpanData>) -> OTelSdkResult {
-    let n = batch.len() as u64;
+/// Batches exported concurrently at most, by one exporter.
+const MAX_CONCURRENT_EXPORTS: usize = 4;
+
+fn export_batches(s: &Shared, batches: Vec<Vec<SpanData>>) -> OTelSdkResult {
+    let sizes: Vec<u64> = batches.iter().map(|b| b.len() as u64).collect();
     let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
     // A panicking exporter must not take the export thread (and every later span) with it.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        futures_executor::block_on(exporter.export(batch))
+    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let exports = batches.into_iter().map(|b| exporter.export(b));
+        futures_executor::block_on(futures_util::future::join_all(exports))
     }))
-    .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("the exporter panicked".into())));
+    .unwrap_or_else(|_| {
+        sizes
+            .iter()
+            .map(|_| Err(OTelSdkError::InternalFailure("the exporter panicked".into())))
+            .collect()
+    });
     drop(exporter);
-    match &result {
-        Ok(()) => {
-            s.counters.exported.fetch_add(n, Ordering::Relaxed);
-        }
-        Err(e) => {
-            s.counters.failed.fetch_add(n, Ordering::Relaxed);
-            crate::diag::warn_limited(
-                &s.counters.warned_failure,
-                format_args!("the {} exporter failed to export {n} spans: {e}", s.name),
-            );
+    let mut outcome = Ok(());
+    for (n, result) in sizes.into_iter().zip(results) {
+        match result {
+            Ok(()) => {
+                s.counters.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => {
+                s.counters.failed.fetch_add(n, Ordering::Relaxed);
+                crate::diag::warn_limited(
+                    &s.counters.warned_failure,
+                    format_args!("the {} exporter failed to export {n} spans: {e}", s.name),
+                );
+                outcome = Err(e);
+            }
         }
     }
-    result
+    outcome
 }
 
 #[cfg(test)]
@@ -411,6 +429,55 @@ mod tests {
         *exp.0.block.lock().unwrap() = false;
         p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(c.exported.load(Ordering::Relaxed), accepted);
+    }
+
+    /// Yields once before finishing, and records how many exports overlapped.
+    #[derive(Debug, Clone, Default)]
+    struct Overlapping {
+        in_flight: Arc<AtomicU64>,
+        most: Arc<AtomicU64>,
+    }
+
+    impl SpanExporter for Overlapping {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if yielded {
+                    std::task::Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_backlog_is_exported_as_concurrent_batches() {
+        let exp = Overlapping::default();
+        let counters = Arc::new(ExporterCounters::default());
+        let settings = BatchSettings {
+            max_queue_size: 100,
+            max_export_batch_size: 10,
+            scheduled_delay: Duration::from_secs(60),
+            export_timeout: Duration::from_secs(5),
+        };
+        let p = BatchProcessor::new("overlap", Box::new(exp.clone()), settings, counters.clone()).unwrap();
+        // Queue 60 spans at once (the worker, woken only by a flush, takes them in one swap).
+        p.shared.lock_queue().spans.extend((0..60).map(span));
+        p.force_flush().unwrap();
+        assert_eq!(counters.exported.load(Ordering::Relaxed), 60);
+        assert_eq!(
+            exp.most.load(Ordering::SeqCst),
+            MAX_CONCURRENT_EXPORTS as u64,
+            "batches in flight together"
+        );
     }
 
     #[test]
