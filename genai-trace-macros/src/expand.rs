@@ -14,6 +14,8 @@ struct Operation {
     client: bool,
     /// The semconv constant whose value completes the span name.
     suffix_const: &'static str,
+    /// That constant's value, to spot a literal given for it.
+    suffix_key: &'static str,
 }
 
 const OPERATIONS: &[Operation] = &[
@@ -21,46 +23,55 @@ const OPERATIONS: &[Operation] = &[
         name: "chat",
         client: true,
         suffix_const: "GEN_AI_REQUEST_MODEL",
+        suffix_key: "gen_ai.request.model",
     },
     Operation {
         name: "text_completion",
         client: true,
         suffix_const: "GEN_AI_REQUEST_MODEL",
+        suffix_key: "gen_ai.request.model",
     },
     Operation {
         name: "generate_content",
         client: true,
         suffix_const: "GEN_AI_REQUEST_MODEL",
+        suffix_key: "gen_ai.request.model",
     },
     Operation {
         name: "embeddings",
         client: true,
         suffix_const: "GEN_AI_REQUEST_MODEL",
+        suffix_key: "gen_ai.request.model",
     },
     Operation {
         name: "retrieval",
         client: true,
         suffix_const: "GEN_AI_DATA_SOURCE_ID",
+        suffix_key: "gen_ai.data_source.id",
     },
     Operation {
         name: "execute_tool",
         client: false,
         suffix_const: "GEN_AI_TOOL_NAME",
+        suffix_key: "gen_ai.tool.name",
     },
     Operation {
         name: "create_agent",
         client: true,
         suffix_const: "GEN_AI_AGENT_NAME",
+        suffix_key: "gen_ai.agent.name",
     },
     Operation {
         name: "invoke_agent",
         client: false,
         suffix_const: "GEN_AI_AGENT_NAME",
+        suffix_key: "gen_ai.agent.name",
     },
     Operation {
         name: "invoke_workflow",
         client: false,
         suffix_const: "GEN_AI_WORKFLOW_NAME",
+        suffix_key: "gen_ai.workflow.name",
     },
 ];
 
@@ -83,10 +94,30 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     // --- the static call site ------------------------------------------------
     let kind = args.kind.as_ref().map(syn::LitStr::value);
     let op = kind.as_deref().and_then(operation_of);
-    let static_name = match (&args.name, &kind) {
-        (Some(n), _) => n.value(),
-        (None, Some(k)) => k.clone(),
-        (None, None) => fn_name.clone(),
+    // A literal for the value that completes the name (`model = "gpt-4o"`) makes
+    // the whole name static: nothing is formatted per call.
+    let literal_suffix = op.and_then(|o| {
+        let value = if o.suffix_key == "gen_ai.request.model" {
+            args.model.as_ref()
+        } else {
+            args.attrs
+                .iter()
+                .rev()
+                .find(|a| a.key == o.suffix_key)
+                .map(|a| &a.value)
+        };
+        match value {
+            Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s), ..
+            })) => Some(s.value()),
+            _ => None,
+        }
+    });
+    let static_name = match (&args.name, &kind, &literal_suffix) {
+        (Some(n), _, _) => n.value(),
+        (None, Some(k), Some(v)) => format!("{k} {v}"),
+        (None, Some(k), None) => k.clone(),
+        (None, None, _) => fn_name.clone(),
     };
     let operation = match op {
         Some(o) => {
@@ -101,7 +132,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         quote!(Internal)
     };
     let suffix = match op {
-        Some(o) if args.name.is_none() => {
+        Some(o) if args.name.is_none() && literal_suffix.is_none() => {
             let c = format_ident!("{}", o.suffix_const);
             quote!(#private::NameSuffix::Attribute(#krate::semconv::#c))
         }
