@@ -445,7 +445,7 @@ impl TelemetryBuilder {
         let result = self.install_inner(&env, &mut warnings, specs);
         if self.print_warnings {
             for w in &warnings {
-                eprintln!("{w}");
+                crate::diag::warn(format_args!("{}: {}", w.variable, w.message));
             }
         }
         *LAST_WARNINGS.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
