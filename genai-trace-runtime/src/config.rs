@@ -56,6 +56,15 @@ pub enum OtlpProtocol {
 }
 
 impl OtlpProtocol {
+    /// The exporter's name in health snapshots, which is also the cargo feature
+    /// that provides it (`otlp-http`, `otlp-grpc`).
+    pub fn exporter_name(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "otlp-http",
+            Self::Grpc => "otlp-grpc",
+        }
+    }
+
     /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -309,11 +318,7 @@ impl TelemetryBuilder {
     }
     /// An OTLP exporter.
     pub fn with_otlp(mut self, otlp: OtlpExporter) -> Self {
-        let name = match otlp.protocol {
-            Some(OtlpProtocol::Grpc) => "otlp-grpc",
-            Some(OtlpProtocol::HttpProtobuf) => "otlp-http",
-            None => "otlp",
-        };
+        let name = otlp.protocol.map_or("otlp", OtlpProtocol::exporter_name);
         self.exporters.push(ExporterSpec {
             name,
             kind: ExporterKind::Otlp(otlp),

@@ -122,13 +122,14 @@ impl ConsoleExporter {
                 continue;
             }
             let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+            let span_id = span.span_context.span_id();
             if !st.pending.contains_key(&trace) {
                 st.order.push_back(trace);
             }
-            st.pending.entry(trace).or_default().push(span.clone());
+            st.pending.entry(trace).or_default().push(span);
             st.buffered += 1;
             if is_root {
-                self.print_root(&mut text, &mut st, trace, span.span_context.span_id());
+                self.print_root(&mut text, &mut st, trace, span_id);
             }
         }
         while st.buffered > MAX_BUFFERED_SPANS {

@@ -98,9 +98,9 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         resource_attributes: r.key_values("OTEL_RESOURCE_ATTRIBUTES", false),
         traces_exporter: r.exporters("OTEL_TRACES_EXPORTER"),
         metrics_exporter: r.exporters("OTEL_METRICS_EXPORTER"),
-        otlp_traces: r.otlp("TRACES", "/v1/traces"),
-        otlp_metrics: r.otlp("METRICS", "/v1/metrics"),
-        otlp_logs: r.otlp("LOGS", "/v1/logs"),
+        otlp_traces: r.otlp("TRACES"),
+        otlp_metrics: r.otlp("METRICS"),
+        otlp_logs: r.otlp("LOGS"),
         logs_exporter: r.exporters("OTEL_LOGS_EXPORTER"),
         sampler: r.sampler(),
         bsp_max_queue_size: r.positive("OTEL_BSP_MAX_QUEUE_SIZE", "2048"),
@@ -241,7 +241,7 @@ impl Reader<'_> {
         }
     }
 
-    fn otlp(&mut self, signal: &str, _path: &str) -> OtlpEnv {
+    fn otlp(&mut self, signal: &str) -> OtlpEnv {
         let specific = |suffix: &str| format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
         let endpoint = match self.url(&specific("ENDPOINT")) {
             Some(url) => Some(EndpointFromEnv {

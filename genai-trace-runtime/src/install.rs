@@ -424,14 +424,6 @@ fn exporters_from_env(env: &EnvSettings) -> Vec<ExporterSpec> {
     out
 }
 
-/// Names exporters by their resolved protocol, for health snapshots.
-fn otlp_name(p: crate::config::OtlpProtocol) -> &'static str {
-    match p {
-        crate::config::OtlpProtocol::Grpc => "otlp-grpc",
-        crate::config::OtlpProtocol::HttpProtobuf => "otlp-http",
-    }
-}
-
 impl TelemetryBuilder {
     /// Builds the pipeline and makes it current for every instrumented call.
     ///
@@ -530,7 +522,7 @@ impl TelemetryBuilder {
                 }
                 ExporterKind::Otlp(o) => {
                     let r = crate::otlp::resolve(&o, env, crate::otlp::Signal::Traces, warnings)?;
-                    name = otlp_name(r.protocol);
+                    name = r.protocol.exporter_name();
                     #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
                     if o.metrics && metrics_wanted {
                         let m = crate::otlp::resolve(&o, env, crate::otlp::Signal::Metrics, warnings)?;

@@ -228,10 +228,7 @@ macro_rules! build_exporter {
                 b.build().map_err(build_error)
             }
             #[allow(unreachable_patterns)]
-            _ => Err(InstallError::FeatureMissing(match r.protocol {
-                OtlpProtocol::Grpc => "otlp-grpc",
-                OtlpProtocol::HttpProtobuf => "otlp-http",
-            })),
+            _ => Err(InstallError::FeatureMissing(r.protocol.exporter_name())),
         }
     }};
 }

@@ -442,16 +442,7 @@ impl SpanGuard {
         let Some(cx) = &state.cx else { return };
         let hide = state.site.is_some_and(|s| s.has_sensitive) && !state.active.content.captures();
         let message = if hide { error_type } else { message };
-        let span = cx.span();
-        span.set_status(Status::error(message.to_owned()));
-        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
-        span.add_event(
-            sc::EXCEPTION_EVENT,
-            vec![
-                KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
-                KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
-            ],
-        );
+        mark_failed(&cx.span(), error_type, exception_type, message);
     }
 
     /// Lets a response type record itself (attributes, usage, gated output).
@@ -742,7 +733,7 @@ pub trait ErrorType {
 }
 
 /// The type path without generic arguments: stable and low-cardinality.
-fn type_path<E: ?Sized>() -> &'static str {
+pub(crate) fn type_path<E: ?Sized>() -> &'static str {
     let full = std::any::type_name::<E>();
     full.split('<').next().unwrap_or(full)
 }
@@ -966,18 +957,20 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) {
     if !is_enabled_fast() {
         return;
     }
-    Context::map_current(|cx| {
-        let span = cx.span();
-        span.set_status(Status::error(error.to_string()));
-        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, type_path::<E>()));
-        span.add_event(
-            sc::EXCEPTION_EVENT,
-            vec![
-                KeyValue::new(sc::EXCEPTION_TYPE, type_path::<E>()),
-                KeyValue::new(sc::EXCEPTION_MESSAGE, error.to_string()),
-            ],
-        );
-    });
+    Context::map_current(|cx| mark_failed(&cx.span(), type_path::<E>(), type_path::<E>(), &error.to_string()));
+}
+
+/// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
+fn mark_failed(span: &opentelemetry::trace::SpanRef<'_>, error_type: &str, exception_type: &str, message: &str) {
+    span.set_status(Status::error(message.to_owned()));
+    span.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
+    span.add_event(
+        sc::EXCEPTION_EVENT,
+        vec![
+            KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
+            KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
+        ],
+    );
 }
 
 /// The current trace id as 32 hex digits, for log correlation; `None` outside any span.

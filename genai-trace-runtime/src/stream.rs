@@ -421,8 +421,7 @@ pub trait ChunkIgnored {
 }
 
 fn error_parts<E: fmt::Display>(e: &E) -> (&'static str, String) {
-    let t = std::any::type_name::<E>();
-    (t.split('<').next().unwrap_or(t), e.to_string())
+    (crate::span::type_path::<E>(), e.to_string())
 }
 
 impl<T: RecordChunk, E: fmt::Display> ChunkResultOfChunks for &&&ChunkOf<'_, Result<T, E>> {
