@@ -209,7 +209,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             static #site: #private::CallSite = #private::CallSite::new(
                 #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr, #slot, #has_sensitive,
             );
-            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes| {
+            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes<'_>| {
                 #(#pushes)*
                 #[allow(unused_imports)]
                 use #private::{RequestIgnored as _, RequestViaTrait as _};
@@ -267,13 +267,15 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 #start
                 let #attached = #guard.attach();
                 let #ret = #private::call_once(move || { #fake_return #(#stmts)* });
+                // Detached before ending: the guard then holds the call's only
+                // reference and its state is reused.
+                ::core::mem::drop(#attached);
                 if #guard.is_active() {
                     let #ret = &#ret;
                     let #guard = &mut #guard;
                     #outcome
                 }
                 #guard.end();
-                ::core::mem::drop(#attached);
                 #ret
             }
         }

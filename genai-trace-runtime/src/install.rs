@@ -9,12 +9,12 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider};
 
 use crate::config::{ContentCapture, ExporterKind, ExporterSpec, OtlpExporter, SamplerConfig, TelemetryBuilder};
 use crate::content::ContentPolicy;
 use crate::env::{ConfigWarning, EnvSettings, ExporterChoice, read_env};
-use crate::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
+use crate::processor::{BatchProcessor, DynSpanExporter, ExportQueue, ExporterCounters};
 
 /// Checked first by every instrumented call: one relaxed load when off.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -35,6 +35,10 @@ static LAST_WARNINGS: Mutex<Vec<ConfigWarning>> = Mutex::new(Vec::new());
 /// What the hot path and the health snapshot need from the current installation.
 pub(crate) struct Active {
     pub tracer: SdkTracer,
+    /// Set when genai-trace built the provider: its spans then skip the SDK's
+    /// `Span` and go straight to these export queues. `None` with a provider the
+    /// user built (whose processors only the SDK can reach).
+    pub spans: Option<OwnPipeline>,
     pub content: ContentPolicy,
     #[cfg(feature = "metrics")]
     instruments: Option<crate::metrics::GenAiInstruments>,
@@ -42,6 +46,29 @@ pub(crate) struct Active {
     started: Arc<AtomicU64>,
     #[cfg(feature = "logs")]
     logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+}
+
+/// What genai-trace needs to record spans itself: the provider's sampler and id
+/// generator, and the export queues of its processors.
+#[derive(Debug)]
+pub(crate) struct OwnPipeline {
+    pub sampler: Sampler,
+    pub ids: RandomIdGenerator,
+    pub queues: Vec<ExportQueue>,
+    /// Recording spans started (also counted for the SDK's spans by the first processor).
+    pub started: Arc<AtomicU64>,
+}
+
+impl OwnPipeline {
+    /// Hands a finished span to every exporter.
+    pub fn export(&self, span: crate::span_data::FinishedSpan) {
+        if let Some((last, rest)) = self.queues.split_last() {
+            for q in rest {
+                q.push(span.clone());
+            }
+            last.push(span);
+        }
+    }
 }
 
 /// The installed OTLP logger provider, if logs are exported.
@@ -82,7 +109,11 @@ impl Active {
 
     /// Records one finished GenAI operation in the client metrics.
     #[cfg(feature = "metrics")]
-    pub fn record_metrics(&self, op: &crate::metrics::FinishedOperation<'_>, attrs: &mut Vec<KeyValue>) {
+    pub fn record_metrics(
+        &self,
+        op: &crate::metrics::FinishedOperation<'_>,
+        attrs: &mut crate::span_data::MetricAttributes,
+    ) {
         if let Some(i) = &self.instruments {
             i.record_operation(self.content.semconv_latest, op, attrs);
         }
@@ -500,6 +531,9 @@ impl TelemetryBuilder {
         #[cfg_attr(not(any(feature = "otlp-http", feature = "otlp-grpc")), allow(unused_mut))]
         let mut logger_builder: Option<opentelemetry_sdk::logs::LoggerProviderBuilder> = None;
         let started = Arc::new(AtomicU64::new(0));
+        let scope = InstrumentationScope::builder("genai-trace")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
         let mut counters = Vec::new();
         let mut processors = Vec::new();
         for spec in specs {
@@ -559,23 +593,29 @@ impl TelemetryBuilder {
             };
             let c = Arc::new(ExporterCounters::default());
             processors.push(
-                BatchProcessor::new(name, exporter, batch, Arc::clone(&c))
+                BatchProcessor::new(name, exporter, batch, Arc::clone(&c), scope.clone())
                     .map_err(|e| InstallError::Exporter(format!("cannot start the export thread: {e}")))?,
             );
             counters.push((name, c));
         }
 
         let resource = resource(self, env);
+        let sampler_cfg = self
+            .sampler
+            .or(env.sampler)
+            .unwrap_or(SamplerConfig::ParentBasedRatio(1.0));
+        let own_spans = self.tracer_provider.is_none().then(|| OwnPipeline {
+            sampler: sampler(sampler_cfg),
+            ids: RandomIdGenerator::default(),
+            queues: processors.iter().map(BatchProcessor::queue).collect(),
+            started: Arc::clone(&started),
+        });
         let tracer_provider = match self.tracer_provider.clone() {
             Some(p) => p,
             None => {
                 let mut b = SdkTracerProvider::builder()
                     .with_resource(resource.clone())
-                    .with_sampler(sampler(
-                        self.sampler
-                            .or(env.sampler)
-                            .unwrap_or(SamplerConfig::ParentBasedRatio(1.0)),
-                    ));
+                    .with_sampler(sampler(sampler_cfg));
                 for (i, p) in processors.into_iter().enumerate() {
                     b = b.with_span_processor(if i == 0 {
                         p.counting_starts(Arc::clone(&started))
@@ -595,11 +635,7 @@ impl TelemetryBuilder {
 
         #[cfg(feature = "logs")]
         let logger_provider = logger_builder.map(|b| b.with_resource(resource.clone()).build());
-        let tracer = tracer_provider.tracer_with_scope(
-            InstrumentationScope::builder("genai-trace")
-                .with_version(env!("CARGO_PKG_VERSION"))
-                .build(),
-        );
+        let tracer = tracer_provider.tracer_with_scope(scope.clone());
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
             vec![
@@ -610,16 +646,11 @@ impl TelemetryBuilder {
         #[cfg(feature = "metrics")]
         let instruments = meter_provider.as_ref().map(|mp| {
             use opentelemetry::metrics::MeterProvider as _;
-            crate::metrics::GenAiInstruments::new(
-                &mp.meter_with_scope(
-                    InstrumentationScope::builder("genai-trace")
-                        .with_version(env!("CARGO_PKG_VERSION"))
-                        .build(),
-                ),
-            )
+            crate::metrics::GenAiInstruments::new(&mp.meter_with_scope(scope.clone()))
         });
         *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Active {
             tracer,
+            spans: own_spans,
             content: ContentPolicy {
                 mode: self.content_capture.or(env.content_capture).unwrap_or_default(),
                 max_bytes: self
@@ -635,10 +666,6 @@ impl TelemetryBuilder {
             #[cfg(feature = "logs")]
             logger_provider: logger_provider.clone(),
         }));
-        let sampler_cfg = self
-            .sampler
-            .or(env.sampler)
-            .unwrap_or(SamplerConfig::ParentBasedRatio(1.0));
         ROOTS_UNSAMPLED.store(
             self.tracer_provider.is_none()
                 && matches!(

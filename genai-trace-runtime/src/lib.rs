@@ -24,6 +24,7 @@ mod secret;
 pub mod semconv;
 mod session;
 mod span;
+mod span_data;
 mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -62,8 +63,8 @@ pub mod __private {
         RequestViaTrait, ResponseIgnored, ResponseOf, ResponseViaTrait,
     };
     pub use crate::span::{
-        CallSite, Instrumented, InstrumentedThen, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay, OutcomeErrorType,
-        OutcomeOpaque, OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
+        Attached, CallSite, Instrumented, InstrumentedThen, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay,
+        OutcomeErrorType, OutcomeOpaque, OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
     };
     pub use crate::stream::{
         ChunkIgnored, ChunkOf, ChunkPlain, ChunkResult, ChunkResultOfChunks, InstrumentedIter, InstrumentedStream,

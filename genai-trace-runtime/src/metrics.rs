@@ -5,6 +5,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, Meter};
 
 use crate::semconv::{self as sc, metric};
+use crate::span_data::MetricAttributes;
 
 /// One finished GenAI operation, as the metrics see it.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +59,7 @@ impl GenAiInstruments {
 
     /// Records one finished operation: its duration (with `error.type` when it
     /// failed) and its input/output token counts.
-    pub fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut Vec<KeyValue>) {
+    pub fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut MetricAttributes) {
         let base = attrs.len();
         for (kind, n) in [
             (sc::token_type::INPUT, op.input_tokens),

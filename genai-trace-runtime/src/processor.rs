@@ -16,10 +16,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+use crate::span_data::FinishedSpan;
 
 /// Batch settings shared by every exporter of one installation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +82,28 @@ impl<E: SpanExporter> DynSpanExporter for E {
     }
 }
 
+/// A span waiting for export: one of ours (converted on the export thread), or
+/// one the SDK built (spans of other code using the installed provider).
+#[derive(Debug)]
+// Own spans are the common case and carry their attributes inline on purpose:
+// boxing them would be the per-span allocation this queue exists to avoid.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum QueuedSpan {
+    Own(FinishedSpan),
+    Sdk(Box<SpanData>),
+}
+
+impl QueuedSpan {
+    fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+        match self {
+            Self::Own(span) => span.into_span_data(scope),
+            Self::Sdk(span) => *span,
+        }
+    }
+}
+
 struct Queue {
-    spans: VecDeque<SpanData>,
+    spans: VecDeque<QueuedSpan>,
     /// Callers of flush/shutdown waiting for the worker to drain the queue.
     waiters: Vec<mpsc::Sender<Result<(), String>>>,
     shutdown: Option<Duration>,
@@ -95,12 +117,56 @@ struct Shared {
     settings: BatchSettings,
     counters: Arc<ExporterCounters>,
     name: &'static str,
+    /// The scope of genai-trace's own spans.
+    scope: InstrumentationScope,
 }
 
 impl Shared {
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         // A poisoned lock only means a panic elsewhere; the queue itself is intact.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `span` for export, or counts it dropped when the queue is full or closed.
+    fn push(&self, span: QueuedSpan) {
+        let mut q = self.lock_queue();
+        if q.closed || q.spans.len() >= self.settings.max_queue_size {
+            drop(q);
+            drop(span);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
+                crate::diag::warn(format_args!(
+                    "the {} export queue is full ({} spans) or closed; spans are being dropped \
+                     (see genai_trace::health() for the count)",
+                    self.name, self.settings.max_queue_size
+                ));
+            }
+            return;
+        }
+        q.spans.push_back(span);
+        let full_batch = q.spans.len() == self.settings.max_export_batch_size;
+        drop(q);
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        if full_batch {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// Where genai-trace's own spans enter an exporter's pipeline, bypassing the SDK.
+#[derive(Clone)]
+pub(crate) struct ExportQueue(Arc<Shared>);
+
+impl ExportQueue {
+    #[inline]
+    pub(crate) fn push(&self, span: FinishedSpan) {
+        self.0.push(QueuedSpan::Own(span));
+    }
+}
+
+impl fmt::Debug for ExportQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ExportQueue").field(&self.0.name).finish()
     }
 }
 
@@ -127,6 +193,7 @@ impl BatchProcessor {
         exporter: Box<dyn DynSpanExporter>,
         settings: BatchSettings,
         counters: Arc<ExporterCounters>,
+        scope: InstrumentationScope,
     ) -> std::io::Result<Self> {
         let settings = BatchSettings {
             max_queue_size: settings.max_queue_size.max(1),
@@ -145,12 +212,18 @@ impl BatchProcessor {
             settings,
             counters,
             name,
+            scope,
         });
         let worker = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(format!("genai-trace-export-{name}"))
             .spawn(move || run_worker(&worker))?;
         Ok(Self { shared, starts: None })
+    }
+
+    /// The queue genai-trace's own spans go to.
+    pub(crate) fn queue(&self) -> ExportQueue {
+        ExportQueue(Arc::clone(&self.shared))
     }
 
     /// Makes this processor count span starts into `counter`.
@@ -189,29 +262,8 @@ impl SpanProcessor for BatchProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        let s = &self.shared;
-        let mut q = s.lock_queue();
-        if q.closed || q.spans.len() >= s.settings.max_queue_size {
-            drop(q);
-            s.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            if !s.counters.warned_drop.swap(true, Ordering::Relaxed) {
-                crate::diag::warn(format_args!(
-                    "the {} export queue is full ({} spans) or closed; spans are being dropped \
-                     (see genai_trace::health() for the count)",
-                    s.name, s.settings.max_queue_size
-                ));
-            }
-            return;
-        }
-        q.spans.push_back(span);
-        let full_batch = q.spans.len() == s.settings.max_export_batch_size;
-        drop(q);
-        s.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if full_batch {
-            s.wake.notify_one();
+        if span.span_context.is_sampled() {
+            self.shared.push(QueuedSpan::Sdk(Box::new(span)));
         }
     }
 
@@ -236,7 +288,7 @@ fn run_worker(s: &Shared) {
     let mut next_export = Instant::now() + s.settings.scheduled_delay;
     // Swapped with the shared queue under the lock: taking spans is O(1) there,
     // so producers never wait behind a copy of a whole batch.
-    let mut spare: VecDeque<SpanData> = VecDeque::with_capacity(s.settings.max_export_batch_size);
+    let mut spare: VecDeque<QueuedSpan> = VecDeque::with_capacity(s.settings.max_export_batch_size);
     loop {
         let (mut taken, waiters, shutdown) = {
             let mut q = s.lock_queue();
@@ -266,7 +318,12 @@ fn run_worker(s: &Shared) {
             let mut batches = Vec::with_capacity(MAX_CONCURRENT_EXPORTS);
             while batches.len() < MAX_CONCURRENT_EXPORTS && !taken.is_empty() {
                 let n = taken.len().min(s.settings.max_export_batch_size);
-                batches.push(taken.drain(..n).collect::<Vec<SpanData>>());
+                batches.push(
+                    taken
+                        .drain(..n)
+                        .map(|span| span.into_span_data(&s.scope))
+                        .collect::<Vec<SpanData>>(),
+                );
             }
             if let Err(e) = export_batches(s, batches) {
                 result = Err(e.to_string());
@@ -341,6 +398,10 @@ mod tests {
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
     use std::time::SystemTime;
 
+    fn scope() -> InstrumentationScope {
+        InstrumentationScope::builder("test").build()
+    }
+
     #[derive(Debug, Default)]
     struct Recording {
         batches: Mutex<Vec<usize>>,
@@ -393,7 +454,7 @@ mod tests {
             export_timeout: Duration::from_secs(5),
         };
         (
-            BatchProcessor::new("test", Box::new(exp.clone()), settings, counters.clone()).unwrap(),
+            BatchProcessor::new("test", Box::new(exp.clone()), settings, counters.clone(), scope()).unwrap(),
             counters,
         )
     }
@@ -468,9 +529,12 @@ mod tests {
             scheduled_delay: Duration::from_secs(60),
             export_timeout: Duration::from_secs(5),
         };
-        let p = BatchProcessor::new("overlap", Box::new(exp.clone()), settings, counters.clone()).unwrap();
+        let p = BatchProcessor::new("overlap", Box::new(exp.clone()), settings, counters.clone(), scope()).unwrap();
         // Queue 60 spans at once (the worker, woken only by a flush, takes them in one swap).
-        p.shared.lock_queue().spans.extend((0..60).map(span));
+        p.shared
+            .lock_queue()
+            .spans
+            .extend((0..60).map(|i| QueuedSpan::Sdk(Box::new(span(i)))));
         p.force_flush().unwrap();
         assert_eq!(counters.exported.load(Ordering::Relaxed), 60);
         assert_eq!(

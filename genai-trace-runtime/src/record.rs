@@ -236,7 +236,7 @@ pub struct Document {
 /// What a recorder collected; applied to the span by the runtime.
 #[derive(Debug, Default)]
 pub(crate) struct RecordBuffer {
-    pub kvs: Vec<KeyValue>,
+    pub kvs: crate::span_data::SpanAttributes,
     /// Content for the `gen_ai.client.inference.operation.details` event.
     pub event: Vec<KeyValue>,
     pub usage: Usage,

@@ -14,18 +14,21 @@ use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, SpanEvents};
 
 use crate::attr_value::ToAttributeValue;
-use crate::install::{Active, ENABLED, GENERATION, METRICS_ON, ROOTS_UNSAMPLED, active};
+use crate::content::ContentPolicy;
+use crate::install::{Active, ENABLED, GENERATION, METRICS_ON, OwnPipeline, ROOTS_UNSAMPLED, active};
 use crate::record::{ContentSlot, RecordBuffer, Recorder};
 use crate::semconv as sc;
+use crate::span_data::{MetricAttributes, OpenSpan, SpanAttributes};
 
 thread_local! {
     /// The current installation, cached per thread and refreshed when the
@@ -102,16 +105,16 @@ impl CallSite {
 }
 
 /// At most this many attributes a span may get from `attrs(...)` keys outside the
-/// GenAI namespaces, so the SDK's 128-attribute limit always leaves room for the
+/// GenAI namespaces, so the 128-attribute span limit always leaves room for the
 /// `gen_ai.*`, `server.*` and `error.*` attributes set later.
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 64;
 
 /// Attributes given at span start, where samplers can see them.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct StartAttributes {
-    buf: RecordBuffer,
-    active: Arc<Active>,
+pub struct StartAttributes<'a> {
+    buf: &'a mut RecordBuffer,
+    policy: &'a ContentPolicy,
     content_slot: ContentSlot,
     custom: usize,
     dropped: u32,
@@ -121,7 +124,7 @@ fn is_convention_key(key: &str) -> bool {
     key.starts_with("gen_ai.") || key.starts_with("server.") || key.starts_with("error.")
 }
 
-impl StartAttributes {
+impl StartAttributes<'_> {
     /// Records `value` under `key` unless it converts to nothing (`None`).
     #[inline]
     pub fn push<T: ToAttributeValue + ?Sized>(&mut self, key: &'static str, value: &T) {
@@ -156,15 +159,15 @@ impl StartAttributes {
     /// The recorder request types write to.
     pub fn recorder(&mut self) -> Recorder<'_> {
         Recorder {
-            buf: &mut self.buf,
-            policy: &self.active.content,
+            buf: self.buf,
+            policy: self.policy,
         }
     }
 
     /// `true` when content is captured (so `sensitive` arguments are converted).
     #[inline]
     pub fn captures_content(&self) -> bool {
-        self.active.content.captures()
+        self.policy.captures()
     }
 
     /// Records a `sensitive` argument's content (the caller checked `captures_content`).
@@ -174,15 +177,10 @@ impl StartAttributes {
             self.recorder().sensitive(slot, c);
         }
     }
+}
 
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.buf
-            .kvs
-            .iter()
-            .rev()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| &kv.value)
-    }
+fn find_attribute<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    kvs.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
 }
 
 /// One call's span (and metrics). Ends exactly once: by [`SpanGuard::end`], or
@@ -194,22 +192,50 @@ pub struct SpanGuard {
     // One pointer: "nothing recorded" is null, so the disabled path moves 8 bytes.
     // `ManuallyDrop`: only the cold end paths ever hold state to drop (they
     // `take()` it), so dropping a guard that records nothing compiles to nothing.
-    state: ManuallyDrop<Option<Box<CallState>>>,
+    state: ManuallyDrop<Option<Arc<CallState>>>,
+}
+
+/// How a call's span is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recording {
+    /// No span: metrics only, or a sampled-out span whose context children
+    /// inherit (so they keep the sampling decision of their trace).
+    No,
+    /// By genai-trace: the span's fields are in [`CallData`].
+    Own,
+    /// By the SDK, in the call's context (a tracer provider the user built).
+    Sdk,
 }
 
 /// What one recorded call carries from start to end.
+///
+/// Shared (an `Arc`) between its guard and, while the call is attached, this
+/// thread's [current-call stack](CURRENT_CALLS), through which `set_attribute`
+/// and friends reach it; everything that changes after start is in `data`.
+/// Recycled through a small per-thread pool when the guard held the only reference.
 struct CallState {
-    /// The span, when sampled; `None` for a call recorded in metrics only.
-    cx: Option<Context>,
     active: Arc<Active>,
     site: Option<&'static CallSite>,
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    started: Instant,
-    /// Operation, provider, models and server: the metric attributes.
-    metric_attrs: Vec<KeyValue>,
-    error_type: Option<Cow<'static, str>>,
-    /// Content for the details event, usage for the metrics.
+    /// Wall-clock start: the span's start time, and the origin of the call's
+    /// durations (one clock reading at each end, as the SDK does).
+    started: SystemTime,
+    /// The context the call runs in: its span (or span context) and the parent's
+    /// baggage. `None`: metrics only.
+    cx: Option<Context>,
+    recording: Recording,
+    span_id: SpanId,
+    data: Mutex<CallData>,
+}
+
+#[derive(Default)]
+struct CallData {
+    /// The span's attributes (own spans), the details event's content, usage.
     buf: RecordBuffer,
+    /// The rest of an own span.
+    span: Option<OpenSpan>,
+    /// Operation, provider, models and server: the metric attributes.
+    metric_attrs: MetricAttributes,
+    error_type: Option<Cow<'static, str>>,
 }
 
 impl fmt::Debug for SpanGuard {
@@ -228,6 +254,183 @@ const METRIC_KEYS: [&str; 5] = [
     sc::SERVER_PORT,
 ];
 
+// --- the per-thread pool of call states ----------------------------------------
+
+/// Call states kept per thread for reuse; beyond this many they are freed.
+const POOLED_CALLS: usize = 16;
+
+thread_local! {
+    static CALL_POOL: RefCell<Vec<Arc<CallState>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl CallState {
+    /// A fresh state from this thread's pool (or a new allocation).
+    fn take(active: Arc<Active>, site: Option<&'static CallSite>) -> Arc<CallState> {
+        let pooled = CALL_POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten();
+        if let Some(mut call) = pooled
+            && let Some(s) = Arc::get_mut(&mut call)
+        {
+            s.active = active;
+            s.site = site;
+            return call;
+        }
+        Arc::new(CallState {
+            active,
+            site,
+            started: SystemTime::UNIX_EPOCH,
+            cx: None,
+            recording: Recording::No,
+            span_id: SpanId::INVALID,
+            data: Mutex::new(CallData::default()),
+        })
+    }
+
+    /// Empties a state nobody else holds and returns it to this thread's pool.
+    fn recycle(mut call: Arc<CallState>) {
+        let Some(s) = Arc::get_mut(&mut call) else { return };
+        s.cx = None;
+        s.recording = Recording::No;
+        s.site = None;
+        let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        d.buf.kvs.clear();
+        d.buf.event.clear();
+        d.buf.usage = Default::default();
+        d.buf.response_model = None;
+        d.buf.truncated = false;
+        d.span = None;
+        d.metric_attrs.clear();
+        d.error_type = None;
+        let _ = CALL_POOL.try_with(move |p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOLED_CALLS {
+                p.push(call);
+            }
+        });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CallData> {
+        // Poisoned only by a panic while recording; the data is still usable.
+        self.data.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sdk_span(&self) -> Option<opentelemetry::trace::SpanRef<'_>> {
+        (self.recording == Recording::Sdk)
+            .then_some(self.cx.as_ref())
+            .flatten()
+            .map(TraceContextExt::span)
+    }
+
+    fn set_attribute(&self, kv: KeyValue) {
+        match self.recording {
+            Recording::Own => self.lock().push_attribute(kv),
+            Recording::Sdk => {
+                if let Some(s) = self.sdk_span() {
+                    s.set_attribute(kv);
+                }
+            }
+            Recording::No => {}
+        }
+    }
+
+    fn add_event(&self, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+        match self.recording {
+            Recording::Own => {
+                if let Some(span) = self.lock().span.as_mut() {
+                    span.add_event(name, attributes);
+                }
+            }
+            Recording::Sdk => {
+                if let Some(s) = self.sdk_span() {
+                    s.add_event(name, attributes);
+                }
+            }
+            Recording::No => {}
+        }
+    }
+
+    /// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
+    fn mark_failed(&self, error_type: &str, exception_type: &str, message: &str) {
+        let status = Status::error(message.to_owned());
+        let event = vec![
+            KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
+            KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
+        ];
+        let error_type = KeyValue::new(sc::ERROR_TYPE, error_type.to_owned());
+        match self.recording {
+            Recording::Own => {
+                let mut d = self.lock();
+                d.push_attribute(error_type);
+                if let Some(span) = d.span.as_mut() {
+                    span.set_status(status);
+                    span.add_event(Cow::Borrowed(sc::EXCEPTION_EVENT), event);
+                }
+            }
+            Recording::Sdk => {
+                if let Some(s) = self.sdk_span() {
+                    mark_failed(&s, status, error_type, event);
+                }
+            }
+            Recording::No => {}
+        }
+    }
+}
+
+impl CallData {
+    fn push_attribute(&mut self, kv: KeyValue) {
+        if let Some(span) = self.span.as_mut() {
+            span.push_attribute(&mut self.buf.kvs, kv);
+        }
+    }
+}
+
+// --- the current call of this thread ---------------------------------------------
+
+thread_local! {
+    /// Own-span calls attached on this thread, innermost last. Our spans are in
+    /// the OpenTelemetry context only as a span context (no recording span object:
+    /// that would cost two more allocations per span), so `set_attribute` and
+    /// friends find the span to write to here, checked against the context.
+    static CURRENT_CALLS: RefCell<Vec<Arc<CallState>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The call whose span is the current context's span, when it is an own span.
+fn current_call() -> Option<Arc<CallState>> {
+    let current = Context::map_current(|cx| cx.span().span_context().span_id());
+    CURRENT_CALLS
+        .try_with(|c| c.borrow().last().filter(|call| call.span_id == current).cloned())
+        .ok()
+        .flatten()
+}
+
+/// A call made current on this thread by [`SpanGuard::attach`]; detached on drop.
+#[doc(hidden)]
+pub struct Attached {
+    _cx: ContextGuard,
+    /// Identifies this call's entry in the current-call stack (never dereferenced).
+    call: Option<*const CallState>,
+}
+
+impl fmt::Debug for Attached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attached").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let Some(call) = self.call else { return };
+        let removed = CURRENT_CALLS
+            .try_with(|c| {
+                let mut c = c.borrow_mut();
+                let at = c.iter().rposition(|s| Arc::as_ptr(s) == call)?;
+                Some(c.remove(at))
+            })
+            .ok()
+            .flatten();
+        drop(removed); // outside the borrow: it may be the call's last reference
+    }
+}
+
 impl SpanGuard {
     /// A guard that records nothing.
     pub const NONE: SpanGuard = SpanGuard {
@@ -237,7 +440,7 @@ impl SpanGuard {
     /// Starts the call site's span as a child of the current context. When
     /// telemetry is off this is one relaxed atomic load: `attributes` is not called.
     #[inline]
-    pub fn start(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes)) -> Self {
+    pub fn start(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes<'_>)) -> Self {
         if !ENABLED.load(Ordering::Relaxed) {
             return Self::NONE;
         }
@@ -245,7 +448,7 @@ impl SpanGuard {
     }
 
     #[inline(never)]
-    fn start_enabled(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes)) -> Self {
+    fn start_enabled(site: &'static CallSite, attributes: impl FnOnce(&mut StartAttributes<'_>)) -> Self {
         let metrics_wanted = site.operation.is_some() && METRICS_ON.load(Ordering::Relaxed);
         // Decide what the sampler will decide, before any work: a child of an
         // unsampled local parent (parent-based sampling), or a new root under a
@@ -257,75 +460,54 @@ impl SpanGuard {
         let Some(active) = cached_active() else {
             return Self::NONE;
         };
-        let parent = Context::current();
+        let mut call = CallState::take(active, Some(site));
+        let Some(s) = Arc::get_mut(&mut call) else {
+            return Self::NONE;
+        };
+        let CallState { active, data, .. } = s;
+        let d = data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(op) = site.operation {
+            d.buf
+                .kvs
+                .push(KeyValue::new(Key::from_static_str(sc::GEN_AI_OPERATION_NAME), op));
+        }
         let mut attrs = StartAttributes {
-            buf: RecordBuffer {
-                kvs: Vec::with_capacity(6),
-                ..RecordBuffer::default()
-            },
-            active,
+            buf: &mut d.buf,
+            policy: &active.content,
             content_slot: site.content_slot,
             custom: 0,
             dropped: 0,
         };
-        if let Some(op) = site.operation {
-            attrs
-                .buf
-                .kvs
-                .push(KeyValue::new(Key::from_static_str(sc::GEN_AI_OPERATION_NAME), op));
-        }
         attributes(&mut attrs);
+        let dropped = attrs.dropped;
+        let kvs = &mut d.buf.kvs;
         if let Some((key, value)) = site.default_attr
-            && attrs.get(key).is_none()
+            && find_attribute(kvs, key).is_none()
         {
-            attrs.buf.kvs.push(KeyValue::new(Key::from_static_str(key), value));
+            kvs.push(KeyValue::new(Key::from_static_str(key), value));
         }
-        if attrs.dropped > 0 {
-            attrs.buf.kvs.push(KeyValue::new(
-                sc::GENAI_TRACE_DROPPED_ATTRIBUTES,
-                i64::from(attrs.dropped),
-            ));
+        if dropped > 0 {
+            kvs.push(KeyValue::new(sc::GENAI_TRACE_DROPPED_ATTRIBUTES, i64::from(dropped)));
         }
         let name: Cow<'static, str> = match site.suffix {
-            NameSuffix::Attribute(key) => match attrs.get(key) {
+            NameSuffix::Attribute(key) => match find_attribute(kvs, key) {
                 Some(v) => Cow::Owned(format!("{} {}", site.name, v.as_str())),
                 None => Cow::Borrowed(site.name),
             },
             NameSuffix::None => Cow::Borrowed(site.name),
         };
-        let metric_attrs: Vec<KeyValue> = if metrics_wanted {
-            attrs
-                .buf
-                .kvs
-                .iter()
-                .filter(|kv| METRIC_KEYS.contains(&kv.key.as_str()))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let StartAttributes { mut buf, active, .. } = attrs;
-        let mut kvs = std::mem::take(&mut buf.kvs);
-        session_attributes(&parent, &mut kvs);
-        let span = active
-            .tracer
-            .span_builder(name)
-            .with_kind(site.kind.clone())
-            .with_attributes(kvs)
-            .start_with_context(&active.tracer, &parent);
-        let cx = opentelemetry::trace::Span::is_recording(&span).then(|| parent.with_span(span));
-        if cx.is_none() && !metrics_wanted {
+        if metrics_wanted {
+            let metric = kvs.iter().filter(|kv| METRIC_KEYS.contains(&kv.key.as_str())).cloned();
+            d.metric_attrs.extend(metric);
+        }
+        let parent = Context::current();
+        let opened = open_span(active, &parent, name, site.kind.clone(), d);
+        if opened.cx.is_none() && !metrics_wanted {
+            CallState::recycle(call);
             return Self::NONE;
         }
-        Self::from_state(CallState {
-            cx,
-            active,
-            site: Some(site),
-            started: Instant::now(),
-            metric_attrs,
-            error_type: None,
-            buf,
-        })
+        s.apply(opened);
+        Self::from_call(call)
     }
 
     /// `false` when the span would certainly be dropped by the sampler.
@@ -337,14 +519,14 @@ impl SpanGuard {
             if sc.is_valid() {
                 sc.is_sampled() || sc.is_remote()
             } else {
-                !ROOTS_UNSAMPLED.load(Ordering::Relaxed)
+                !ROOTS_UNSAMPLED.load(Ordering::Relaxed) && !cx.is_telemetry_suppressed()
             }
         })
     }
 
-    fn from_state(state: CallState) -> Self {
+    fn from_call(call: Arc<CallState>) -> Self {
         Self {
-            state: ManuallyDrop::new(Some(Box::new(state))),
+            state: ManuallyDrop::new(Some(call)),
         }
     }
 
@@ -353,37 +535,31 @@ impl SpanGuard {
         if !ENABLED.load(Ordering::Relaxed) {
             return Self::NONE;
         }
-        Self::start_named(name, kind, attrs, parent.clone())
+        Self::start_named(name, kind, attrs, parent)
     }
 
     /// The span's context (with the parent's baggage), when recording.
     pub(crate) fn context(&self) -> Option<Context> {
-        self.span_cx().cloned()
+        self.state.as_deref().and_then(|s| s.cx.clone())
     }
 
-    fn start_named(name: Cow<'static, str>, kind: SpanKind, mut attrs: Vec<KeyValue>, parent: Context) -> Self {
+    fn start_named(name: Cow<'static, str>, kind: SpanKind, attrs: Vec<KeyValue>, parent: &Context) -> Self {
         let Some(active) = cached_active() else {
             return Self::NONE;
         };
-        session_attributes(&parent, &mut attrs);
-        let span = active
-            .tracer
-            .span_builder(name)
-            .with_kind(kind)
-            .with_attributes(attrs)
-            .start_with_context(&active.tracer, &parent);
-        if !opentelemetry::trace::Span::is_recording(&span) {
+        let mut call = CallState::take(active, None);
+        let Some(s) = Arc::get_mut(&mut call) else {
+            return Self::NONE;
+        };
+        let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+        d.buf.kvs.extend(attrs);
+        let opened = open_span(&s.active, parent, name, kind, d);
+        if opened.cx.is_none() {
+            CallState::recycle(call);
             return Self::NONE;
         }
-        Self::from_state(CallState {
-            cx: Some(parent.with_span(span)),
-            active,
-            site: None,
-            started: Instant::now(),
-            metric_attrs: Vec::new(),
-            error_type: None,
-            buf: RecordBuffer::default(),
-        })
+        s.apply(opened);
+        Self::from_call(call)
     }
 
     /// `true` when this call records anything (a span, or metrics): the outcome
@@ -395,33 +571,32 @@ impl SpanGuard {
 
     /// `true` when a span is being recorded.
     pub fn is_recording(&self) -> bool {
-        self.state.as_deref().is_some_and(|s| s.cx.is_some())
-    }
-
-    fn span_cx(&self) -> Option<&Context> {
-        self.state.as_deref().and_then(|s| s.cx.as_ref())
+        self.state.as_deref().is_some_and(|s| s.recording != Recording::No)
     }
 
     /// Makes this span current on this thread until the returned guard drops.
     #[inline]
-    pub fn attach(&self) -> Option<ContextGuard> {
-        if self.state.is_none() {
-            return None;
-        }
-        self.span_cx().map(|cx| cx.clone().attach())
+    pub fn attach(&self) -> Option<Attached> {
+        let call = self.state.as_ref()?;
+        let cx = call.cx.as_ref()?.clone().attach();
+        let entry = (call.recording == Recording::Own)
+            .then(|| CURRENT_CALLS.try_with(|c| c.borrow_mut().push(Arc::clone(call))).ok())
+            .flatten()
+            .map(|()| Arc::as_ptr(call));
+        Some(Attached { _cx: cx, call: entry })
     }
 
     /// Sets an attribute (no-op when not recording).
     pub fn set_attribute(&self, kv: KeyValue) {
-        if let Some(cx) = self.span_cx() {
-            cx.span().set_attribute(kv);
+        if let Some(s) = self.state.as_deref() {
+            s.set_attribute(kv);
         }
     }
 
     /// Adds an event (no-op when not recording).
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let Some(cx) = self.span_cx() {
-            cx.span().add_event(name, attributes);
+        if let Some(s) = self.state.as_deref() {
+            s.add_event(name.into(), attributes);
         }
     }
 
@@ -431,41 +606,48 @@ impl SpanGuard {
     /// off, the message is replaced by the error type: error texts of model APIs
     /// often echo the prompt.
     pub fn record_error(&mut self, error_type: &str, exception_type: &str, message: &str) {
-        let Some(state) = self.state.as_deref_mut() else { return };
-        state.error_type = Some(Cow::Owned(error_type.to_owned()));
+        let Some(state) = self.state.as_deref() else { return };
+        state.lock().error_type = Some(Cow::Owned(error_type.to_owned()));
         self.mark_span_failed(error_type, exception_type, message);
     }
 
     /// The span half of [`SpanGuard::record_error`] (no metrics state needed).
     fn mark_span_failed(&self, error_type: &str, exception_type: &str, message: &str) {
         let Some(state) = self.state.as_deref() else { return };
-        let Some(cx) = &state.cx else { return };
         let hide = state.site.is_some_and(|s| s.has_sensitive) && !state.active.content.captures();
         let message = if hide { error_type } else { message };
-        mark_failed(&cx.span(), error_type, exception_type, message);
+        state.mark_failed(error_type, exception_type, message);
     }
 
     /// Lets a response type record itself (attributes, usage, gated output).
     pub fn record_response(&mut self, f: impl FnOnce(&mut Recorder<'_>)) {
-        let Some(state) = self.state.as_deref_mut() else { return };
+        let Some(state) = self.state.as_deref() else { return };
         let mut buf = RecordBuffer::default();
+        // The user's recording code runs without the call's data locked.
         f(&mut Recorder {
             buf: &mut buf,
             policy: &state.active.content,
         });
-        if let Some(cx) = &state.cx
-            && !buf.kvs.is_empty()
-        {
-            cx.span().set_attributes(std::mem::take(&mut buf.kvs));
+        match state.recording {
+            Recording::Sdk if !buf.kvs.is_empty() => {
+                if let Some(span) = state.sdk_span() {
+                    span.set_attributes(std::mem::take(&mut buf.kvs));
+                }
+            }
+            _ => {}
         }
-        let s = &mut state.buf;
+        let mut d = state.lock();
+        for kv in buf.kvs.drain(..) {
+            d.push_attribute(kv);
+        }
+        let s = &mut d.buf;
         s.usage.input_tokens = buf.usage.input_tokens.or(s.usage.input_tokens);
         s.usage.output_tokens = buf.usage.output_tokens.or(s.usage.output_tokens);
-        if let Some(m) = buf.response_model {
-            state.metric_attrs.push(KeyValue::new(sc::GEN_AI_RESPONSE_MODEL, m));
-        }
         s.event.append(&mut buf.event);
         s.truncated |= buf.truncated;
+        if let Some(m) = buf.response_model {
+            d.metric_attrs.push(KeyValue::new(sc::GEN_AI_RESPONSE_MODEL, m));
+        }
     }
 
     /// Whether content is captured, and the content byte limit.
@@ -478,16 +660,13 @@ impl SpanGuard {
     /// A stream ended: time to first chunk (span attribute and metric), chunk
     /// count, and the mean time per output chunk (metric).
     pub(crate) fn stream_finished(&mut self, summary: &crate::stream::StreamSummary) {
-        let Some(state) = self.state.as_deref_mut() else { return };
+        let Some(state) = self.state.as_deref() else { return };
         let ttfc = summary
             .first
-            .map(|first| first.saturating_duration_since(state.started).as_secs_f64());
-        if let Some(cx) = &state.cx {
-            let span = cx.span();
-            span.set_attribute(KeyValue::new(sc::GENAI_TRACE_STREAM_CHUNKS, summary.chunks as i64));
-            if let Some(t) = ttfc {
-                span.set_attribute(KeyValue::new(sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t));
-            }
+            .map(|first| elapsed(state.started, first).as_secs_f64());
+        state.set_attribute(KeyValue::new(sc::GENAI_TRACE_STREAM_CHUNKS, summary.chunks as i64));
+        if let Some(t) = ttfc {
+            state.set_attribute(KeyValue::new(sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t));
         }
         #[cfg(feature = "metrics")]
         if state.site.and_then(|s| s.operation).is_some() {
@@ -495,11 +674,12 @@ impl SpanGuard {
             // keeps the per-chunk cost to a counter and a timestamp.
             let per_chunk = match (summary.first, summary.last) {
                 (Some(f), Some(l)) if summary.chunks > 1 => {
-                    Some(l.saturating_duration_since(f).as_secs_f64() / (summary.chunks - 1) as f64)
+                    Some(elapsed(f, l).as_secs_f64() / (summary.chunks - 1) as f64)
                 }
                 _ => None,
             };
-            state.active.record_stream_metrics(ttfc, per_chunk, &state.metric_attrs);
+            let d = state.lock();
+            state.active.record_stream_metrics(ttfc, per_chunk, &d.metric_attrs);
         }
     }
 
@@ -515,33 +695,174 @@ impl SpanGuard {
     #[cold]
     #[inline(never)]
     fn end_recording(&mut self) {
-        if let Some(state) = self.state.take() {
-            state.finish();
+        if let Some(call) = self.state.take() {
+            finish(call);
         }
     }
 
     #[cold]
     #[inline(never)]
     fn end_abnormally(&mut self) {
-        let Some(mut state) = self.state.take() else { return };
+        let Some(call) = self.state.take() else { return };
         let panicking = std::thread::panicking();
-        state.error_type = Some(Cow::Borrowed(if panicking { sc::ERROR_TYPE_PANIC } else { CANCELLED }));
-        if let Some(cx) = &state.cx {
-            let span = cx.span();
-            if panicking {
-                span.set_status(Status::error("panicked"));
-                span.set_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
-            } else {
-                span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CANCELLED, true));
+        call.lock().error_type = Some(Cow::Borrowed(if panicking { sc::ERROR_TYPE_PANIC } else { CANCELLED }));
+        if panicking {
+            match call.recording {
+                Recording::Own => {
+                    let mut d = call.lock();
+                    d.push_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
+                    if let Some(span) = d.span.as_mut() {
+                        span.set_status(Status::error("panicked"));
+                    }
+                }
+                Recording::Sdk => {
+                    if let Some(span) = call.sdk_span() {
+                        span.set_status(Status::error("panicked"));
+                        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
+                    }
+                }
+                Recording::No => {}
             }
+        } else {
+            call.set_attribute(KeyValue::new(sc::GENAI_TRACE_CANCELLED, true));
         }
-        state.finish();
+        finish(call);
+    }
+}
+
+/// A span as `open_span` made it.
+struct Opened {
+    started: SystemTime,
+    recording: Recording,
+    cx: Option<Context>,
+    span_id: SpanId,
+}
+
+impl CallState {
+    fn apply(&mut self, opened: Opened) {
+        self.recording = opened.recording;
+        self.cx = opened.cx;
+        self.span_id = opened.span_id;
+        self.started = opened.started;
+    }
+}
+
+/// Samples and opens the span of a call whose start attributes are in `d.buf.kvs`.
+fn open_span(active: &Active, parent: &Context, name: Cow<'static, str>, kind: SpanKind, d: &mut CallData) -> Opened {
+    session_attributes(parent, &mut d.buf.kvs);
+    match &active.spans {
+        Some(pipeline) => open_own_span(pipeline, parent, name, kind, d),
+        None => open_sdk_span(active, parent, name, kind, &mut d.buf.kvs),
+    }
+}
+
+/// The SDK tracer's decision, made here without the SDK's `Span`.
+fn open_own_span(
+    p: &OwnPipeline,
+    parent: &Context,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    d: &mut CallData,
+) -> Opened {
+    if parent.is_telemetry_suppressed() {
+        return Opened {
+            // Metrics may still time the call.
+            started: SystemTime::now(),
+            recording: Recording::No,
+            cx: None,
+            span_id: SpanId::INVALID,
+        };
+    }
+    let parent_span = parent.span();
+    let psc = parent_span.span_context();
+    let (trace_id, parent_span_id, parent_span_is_remote, flags) = if psc.is_valid() {
+        (psc.trace_id(), psc.span_id(), psc.is_remote(), psc.trace_flags())
+    } else {
+        (p.ids.new_trace_id(), SpanId::INVALID, false, TraceFlags::default())
+    };
+    let sampling = p
+        .sampler
+        .should_sample(Some(parent), trace_id, &name, &kind, &d.buf.kvs, &[]);
+    let span_id = p.ids.new_span_id();
+    let sampled = sampling.decision == SamplingDecision::RecordAndSample;
+    let flags = if sampled {
+        flags.with_sampled(true)
+    } else {
+        TraceFlags::default()
+    };
+    let span_context = SpanContext::new(trace_id, span_id, flags, false, sampling.trace_state);
+    // Children inherit the decision through this context, sampled or not.
+    let cx = parent.with_remote_span_context(span_context.clone());
+    let started = SystemTime::now();
+    if !sampled {
+        return Opened {
+            started,
+            recording: Recording::No,
+            cx: Some(cx),
+            span_id,
+        };
+    }
+    d.buf.kvs.extend(sampling.attributes);
+    p.started.fetch_add(1, Ordering::Relaxed);
+    d.span = Some(OpenSpan {
+        span_context,
+        parent_span_id,
+        parent_span_is_remote,
+        kind,
+        name,
+        start_time: started,
+        dropped_attributes: 0,
+        events: SpanEvents::default(),
+        status: Status::Unset,
+    });
+    Opened {
+        started,
+        recording: Recording::Own,
+        cx: Some(cx),
+        span_id,
+    }
+}
+
+/// Through the SDK's tracer: the provider (and its processors) is the user's.
+fn open_sdk_span(
+    active: &Active,
+    parent: &Context,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    kvs: &mut SpanAttributes,
+) -> Opened {
+    let span = active
+        .tracer
+        .span_builder(name)
+        .with_kind(kind)
+        .with_attributes(kvs.drain(..))
+        .start_with_context(&active.tracer, parent);
+    let sc = opentelemetry::trace::Span::span_context(&span).clone();
+    if !sc.is_valid() {
+        return Opened {
+            // Metrics may still time the call.
+            started: SystemTime::now(),
+            recording: Recording::No,
+            cx: None,
+            span_id: SpanId::INVALID,
+        };
+    }
+    let recording = if opentelemetry::trace::Span::is_recording(&span) {
+        Recording::Sdk
+    } else {
+        Recording::No
+    };
+    Opened {
+        started: SystemTime::now(),
+        recording,
+        cx: Some(parent.with_span(span)),
+        span_id: sc.span_id(),
     }
 }
 
 /// Copies the session's baggage (`session.id`, `user.id`, `gen_ai.conversation.id`)
 /// onto a span's attributes, unless the span sets them itself.
-fn session_attributes(parent: &Context, attrs: &mut Vec<KeyValue>) {
+fn session_attributes(parent: &Context, attrs: &mut SpanAttributes) {
     use opentelemetry::baggage::BaggageExt;
     let baggage = parent.baggage();
     if baggage.is_empty() {
@@ -556,31 +877,92 @@ fn session_attributes(parent: &Context, attrs: &mut Vec<KeyValue>) {
     }
 }
 
+/// `later - earlier`, zero if the wall clock stepped back in between.
+pub(crate) fn elapsed(earlier: SystemTime, later: SystemTime) -> Duration {
+    later.duration_since(earlier).unwrap_or_default()
+}
+
 /// `error.type` of a cancelled call in the duration metric.
 const CANCELLED: &str = "cancelled";
 
-impl CallState {
-    fn finish(mut self: Box<Self>) {
-        #[cfg(feature = "metrics")]
-        if let Some(operation) = self.site.and_then(|s| s.operation) {
-            let op = crate::metrics::FinishedOperation {
-                operation,
-                seconds: self.started.elapsed().as_secs_f64(),
-                error_type: self.error_type.as_deref(),
-                input_tokens: self.buf.usage.input_tokens,
-                output_tokens: self.buf.usage.output_tokens,
-            };
-            self.active.record_metrics(&op, &mut self.metric_attrs);
+/// Records the call's metrics and ends its span; recycles the state when the
+/// guard held the only reference (the usual case: calls are detached first).
+fn finish(mut call: Arc<CallState>) {
+    let ended = SystemTime::now();
+    match Arc::get_mut(&mut call) {
+        Some(s) => {
+            let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+            finish_call(&s.active, s.site, s.started, s.recording, s.cx.as_ref(), d, ended);
+            CallState::recycle(call);
         }
-        let Some(cx) = self.cx.take() else { return };
-        let span = cx.span();
-        if !self.buf.event.is_empty() {
-            span.add_event(sc::INFERENCE_DETAILS_EVENT, std::mem::take(&mut self.buf.event));
+        None => {
+            let mut d = call.lock();
+            finish_call(
+                &call.active,
+                call.site,
+                call.started,
+                call.recording,
+                call.cx.as_ref(),
+                &mut d,
+                ended,
+            );
+            // Late writes through the current-call stack find no span any more.
+            d.span = None;
         }
-        if self.buf.truncated {
-            span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+    }
+}
+
+fn finish_call(
+    active: &Active,
+    site: Option<&'static CallSite>,
+    started: SystemTime,
+    recording: Recording,
+    cx: Option<&Context>,
+    d: &mut CallData,
+    ended: SystemTime,
+) {
+    #[cfg(feature = "metrics")]
+    if let Some(operation) = site.and_then(|s| s.operation) {
+        let op = crate::metrics::FinishedOperation {
+            operation,
+            seconds: elapsed(started, ended).as_secs_f64(),
+            error_type: d.error_type.as_deref(),
+            input_tokens: d.buf.usage.input_tokens,
+            output_tokens: d.buf.usage.output_tokens,
+        };
+        active.record_metrics(&op, &mut d.metric_attrs);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = site;
+    match recording {
+        Recording::Own => {
+            let Some(mut span) = d.span.take() else { return };
+            if !d.buf.event.is_empty() {
+                span.add_event(
+                    Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT),
+                    std::mem::take(&mut d.buf.event),
+                );
+            }
+            if d.buf.truncated {
+                span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+            }
+            let finished = span.finish(std::mem::take(&mut d.buf.kvs), ended.max(started));
+            if let Some(pipeline) = &active.spans {
+                pipeline.export(finished);
+            }
         }
-        span.end();
+        Recording::Sdk => {
+            let Some(cx) = cx else { return };
+            let span = cx.span();
+            if !d.buf.event.is_empty() {
+                span.add_event(sc::INFERENCE_DETAILS_EVENT, std::mem::take(&mut d.buf.event));
+            }
+            if d.buf.truncated {
+                span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+            }
+            span.end();
+        }
+        Recording::No => {}
     }
 }
 
@@ -651,9 +1033,13 @@ fn poll_recording<F: Future>(
     record: fn(&F::Output, &mut SpanGuard),
     cx: &mut TaskContext<'_>,
 ) -> Poll<F::Output> {
-    let _attached = guard.attach();
+    let attached = guard.attach();
     let sentinel = PanicSentinel(guard);
-    match inner.poll(cx) {
+    let polled = inner.poll(cx);
+    // Detached before ending: the guard then holds the call's only reference,
+    // and its state goes back to the pool.
+    drop(attached);
+    match polled {
         Poll::Ready(out) => {
             record(&out, sentinel.0);
             sentinel.0.end_recording();
@@ -840,7 +1226,7 @@ impl SpanOptions {
         if !is_enabled_fast() || !SpanGuard::may_sample() {
             return SpanGuard::NONE;
         }
-        SpanGuard::start_named(self.name, self.kind, self.attrs, Context::current())
+        SpanGuard::start_named(self.name, self.kind, self.attrs, &Context::current())
     }
 
     /// Starts the span and makes it current on this thread until the guard drops.
@@ -890,8 +1276,8 @@ fn is_enabled_fast() -> bool {
 /// A span made current by [`SpanOptions::enter`]; ends when dropped. Not `Send`:
 /// the attachment belongs to this thread.
 pub struct EnteredSpan {
-    attached: Option<ContextGuard>,
-    /// `Some` until dropped; ended before the context is detached.
+    attached: Option<Attached>,
+    /// `Some` until dropped; ended after the context is detached.
     guard: Option<SpanGuard>,
 }
 
@@ -921,6 +1307,7 @@ impl EnteredSpan {
 
 impl Drop for EnteredSpan {
     fn drop(&mut self) {
+        drop(self.attached.take());
         if let Some(guard) = self.guard.take() {
             if std::thread::panicking() {
                 drop(guard); // ends as a panic
@@ -928,7 +1315,6 @@ impl Drop for EnteredSpan {
                 guard.end();
             }
         }
-        drop(self.attached.take());
     }
 }
 
@@ -939,7 +1325,11 @@ pub fn set_attribute(key: impl Into<Key>, value: impl ToAttributeValue) {
         return;
     }
     if let Some(v) = value.to_attribute_value() {
-        Context::map_current(|cx| cx.span().set_attribute(KeyValue::new(key, v)));
+        let kv = KeyValue::new(key, v);
+        match current_call() {
+            Some(call) => call.set_attribute(kv),
+            None => Context::map_current(|cx| cx.span().set_attribute(kv)),
+        }
     }
 }
 
@@ -948,7 +1338,10 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) 
     if !is_enabled_fast() {
         return;
     }
-    Context::map_current(|cx| cx.span().add_event(name, attributes));
+    match current_call() {
+        Some(call) => call.add_event(name.into(), attributes),
+        None => Context::map_current(|cx| cx.span().add_event(name, attributes)),
+    }
 }
 
 /// Records an error on the current span: status Error, `error.type` (the
@@ -957,20 +1350,25 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) {
     if !is_enabled_fast() {
         return;
     }
-    Context::map_current(|cx| mark_failed(&cx.span(), type_path::<E>(), type_path::<E>(), &error.to_string()));
+    let (error_type, message) = (type_path::<E>(), error.to_string());
+    match current_call() {
+        Some(call) => call.mark_failed(error_type, error_type, &message),
+        None => Context::map_current(|cx| {
+            let status = Status::error(message.clone());
+            let event = vec![
+                KeyValue::new(sc::EXCEPTION_TYPE, error_type),
+                KeyValue::new(sc::EXCEPTION_MESSAGE, message.clone()),
+            ];
+            mark_failed(&cx.span(), status, KeyValue::new(sc::ERROR_TYPE, error_type), event);
+        }),
+    }
 }
 
-/// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
-fn mark_failed(span: &opentelemetry::trace::SpanRef<'_>, error_type: &str, exception_type: &str, message: &str) {
-    span.set_status(Status::error(message.to_owned()));
-    span.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
-    span.add_event(
-        sc::EXCEPTION_EVENT,
-        vec![
-            KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
-            KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
-        ],
-    );
+/// Status Error, `error.type`, and an `exception` event, on a span of the SDK.
+fn mark_failed(span: &opentelemetry::trace::SpanRef<'_>, status: Status, error_type: KeyValue, event: Vec<KeyValue>) {
+    span.set_status(status);
+    span.set_attribute(error_type);
+    span.add_event(sc::EXCEPTION_EVENT, event);
 }
 
 /// The current trace id as 32 hex digits, for log correlation; `None` outside any span.

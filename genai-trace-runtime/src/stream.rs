@@ -8,7 +8,7 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::SystemTime;
 
 use futures_core::Stream;
 
@@ -152,7 +152,7 @@ struct StreamState {
     guard: SpanGuard,
     acc: Accumulated,
     chunks: u64,
-    first: Option<Instant>,
+    first: Option<SystemTime>,
     capture: bool,
     max_bytes: usize,
 }
@@ -178,7 +178,7 @@ impl StreamState {
         // Only the first chunk reads the clock: the end of the stream stands in
         // for the last chunk's time (see `finish`).
         if self.first.is_none() {
-            self.first = Some(Instant::now());
+            self.first = Some(SystemTime::now());
         }
         self.chunks += 1;
         record(
@@ -203,7 +203,7 @@ impl StreamState {
             first: self.first,
             // An exhausted stream ends right after its last chunk; a dropped or
             // failed one may end much later, so it gives no per-chunk time.
-            last: (normal && acc.error.is_none()).then(Instant::now),
+            last: (normal && acc.error.is_none()).then(SystemTime::now),
         };
         let Self { mut guard, .. } = *self;
         guard.stream_finished(&summary);
@@ -262,9 +262,9 @@ fn observe<T>(state: &mut Option<Box<StreamState>>, item: Option<&T>, record: Ch
 /// What the span learns when a stream ends.
 pub(crate) struct StreamSummary {
     pub chunks: u64,
-    pub first: Option<Instant>,
+    pub first: Option<SystemTime>,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub last: Option<Instant>,
+    pub last: Option<SystemTime>,
 }
 
 pin_project_lite::pin_project! {

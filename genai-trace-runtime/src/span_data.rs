@@ -1,0 +1,120 @@
+//! genai-trace's own span representation.
+//!
+//! Spans started by `#[genai_span]` (and the hand-written span API) on a pipeline
+//! genai-trace installed do not go through the SDK's `Span`: the SDK allocates the
+//! attribute vector on the calling thread, and frees it on the export thread,
+//! where glibc's allocator then contends with the caller for the same arena.
+//! Here the attributes stay inline ([`SpanAttributes`]) until the export thread
+//! turns a [`FinishedSpan`] into the SDK's `SpanData`, so a recorded span costs
+//! the calling thread no allocation beyond the OpenTelemetry `Context` that
+//! carries its span context to children.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+/// Attributes of one span, inline up to a typical GenAI span's count.
+pub(crate) type SpanAttributes = smallvec::SmallVec<[KeyValue; INLINE_ATTRIBUTES]>;
+
+/// The attributes of one call's metrics: the request's five, the response model,
+/// and the token type or `error.type` added while recording.
+pub(crate) type MetricAttributes = smallvec::SmallVec<[KeyValue; 8]>;
+
+/// A chat span with request, response and usage attributes has about a dozen.
+const INLINE_ATTRIBUTES: usize = 16;
+
+/// The SDK's default span limits (`SpanLimits::default()`), applied the same way.
+pub(crate) const MAX_ATTRIBUTES_PER_SPAN: usize = 128;
+const MAX_EVENTS_PER_SPAN: usize = 128;
+const MAX_ATTRIBUTES_PER_EVENT: usize = 128;
+
+/// The parts of an open span that are not attributes.
+#[derive(Clone, Debug)]
+pub(crate) struct OpenSpan {
+    pub span_context: SpanContext,
+    pub parent_span_id: SpanId,
+    pub parent_span_is_remote: bool,
+    pub kind: SpanKind,
+    pub name: Cow<'static, str>,
+    pub start_time: SystemTime,
+    pub dropped_attributes: u32,
+    pub events: SpanEvents,
+    pub status: Status,
+}
+
+impl OpenSpan {
+    /// Adds `kv` unless the span holds [`MAX_ATTRIBUTES_PER_SPAN`] already (then counts it dropped).
+    pub fn push_attribute(&mut self, attributes: &mut SpanAttributes, kv: KeyValue) {
+        if attributes.len() < MAX_ATTRIBUTES_PER_SPAN {
+            attributes.push(kv);
+        } else {
+            self.dropped_attributes += 1;
+        }
+    }
+
+    /// Adds an event timestamped now, within the SDK's default limits.
+    pub fn add_event(&mut self, name: Cow<'static, str>, mut attributes: Vec<KeyValue>) {
+        if self.events.events.len() >= MAX_EVENTS_PER_SPAN {
+            self.events.dropped_count += 1;
+            return;
+        }
+        let dropped = attributes.len().saturating_sub(MAX_ATTRIBUTES_PER_EVENT);
+        attributes.truncate(MAX_ATTRIBUTES_PER_EVENT);
+        self.events.events.push(Event::new(
+            name,
+            SystemTime::now(),
+            attributes,
+            u32::try_from(dropped).unwrap_or(u32::MAX),
+        ));
+    }
+
+    /// Status only moves up the order Unset < Error < Ok, as in the SDK.
+    pub fn set_status(&mut self, status: Status) {
+        if status > self.status {
+            self.status = status;
+        }
+    }
+
+    /// The span, ended at `end_time`.
+    pub fn finish(self, attributes: SpanAttributes, end_time: SystemTime) -> FinishedSpan {
+        FinishedSpan {
+            span: self,
+            attributes,
+            end_time,
+        }
+    }
+}
+
+/// An ended span on its way to the export thread.
+#[derive(Clone, Debug)]
+pub(crate) struct FinishedSpan {
+    span: OpenSpan,
+    attributes: SpanAttributes,
+    end_time: SystemTime,
+}
+
+impl FinishedSpan {
+    /// The SDK's export form. Runs on the export thread: the attribute vector is
+    /// allocated where the exporter will free it.
+    pub fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+        let s = self.span;
+        SpanData {
+            span_context: s.span_context,
+            parent_span_id: s.parent_span_id,
+            parent_span_is_remote: s.parent_span_is_remote,
+            span_kind: s.kind,
+            name: s.name,
+            start_time: s.start_time,
+            end_time: self.end_time,
+            attributes: self.attributes.into_vec(),
+            dropped_attributes_count: s.dropped_attributes,
+            events: s.events,
+            links: SpanLinks::default(),
+            status: s.status,
+            instrumentation_scope: scope.clone(),
+        }
+    }
+}
