@@ -217,3 +217,75 @@ fn sampled_out_spans_are_not_recorded() {
     assert!(t.spans().is_empty());
     assert_eq!(genai_trace::health().spans_started, 0);
 }
+
+#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "sampled"))]
+fn sampled_root(i: u64) -> u64 {
+    sampled_child(i) + sampled_child(i + 1)
+}
+
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "lookup"))]
+fn sampled_child(i: u64) -> u64 {
+    i
+}
+
+#[test]
+fn ratio_sampling_keeps_traces_whole() {
+    // A child inherits its root's decision: no trace loses its root, and no
+    // child of a dropped root is sampled again as a root of its own.
+    let t = TestTelemetry::install_with(|b| b.sampler(genai_trace::SamplerConfig::ParentBasedRatio(0.5)));
+    for i in 0..400 {
+        sampled_root(i);
+    }
+    let spans = t.spans();
+    let roots: Vec<_> = spans.iter().filter(|s| s.name == "invoke_agent sampled").collect();
+    let children: Vec<_> = spans.iter().filter(|s| s.name == "execute_tool lookup").collect();
+    assert!(
+        (100..=300).contains(&roots.len()),
+        "{} of 400 roots sampled",
+        roots.len()
+    );
+    assert_eq!(children.len(), 2 * roots.len());
+    for c in &children {
+        assert!(
+            roots.iter().any(|r| r.span_context.span_id() == c.parent_span_id
+                && r.span_context.trace_id() == c.span_context.trace_id()),
+            "a child without its root"
+        );
+    }
+    assert_eq!(genai_trace::health().spans_started, spans.len() as u64);
+}
+
+#[genai_span]
+fn writes_around_a_foreign_span() {
+    use genai_trace::opentelemetry::trace::{Tracer, TracerProvider};
+    genai_trace::set_attribute("where", "ours, before");
+    // Code using the OpenTelemetry API directly (through the installed provider).
+    let tracer = genai_trace::opentelemetry::global::tracer_provider().tracer("foreign");
+    tracer.in_span("foreign", |_| genai_trace::set_attribute("where", "foreign"));
+    genai_trace::add_event("after", vec![]);
+}
+
+#[test]
+fn current_span_functions_reach_the_innermost_span() {
+    let t = TestTelemetry::install();
+    writes_around_a_foreign_span();
+    let ours = t.span("writes_around_a_foreign_span");
+    let foreign = t.span("foreign");
+    assert_eq!(foreign.parent_span_id, ours.span_context.span_id());
+    assert_eq!(attribute(&ours, "where").unwrap().as_str(), "ours, before");
+    assert_eq!(attribute(&foreign, "where").unwrap().as_str(), "foreign");
+    assert!(ours.events.iter().any(|e| e.name == "after"));
+
+    // Entered spans dropped out of order: each ends once, nothing is written to
+    // a span that has ended, nothing panics.
+    let a = genai_trace::span("a").enter();
+    let b = genai_trace::span("b").enter();
+    drop(a);
+    genai_trace::set_attribute("late", 1);
+    drop(b);
+    genai_trace::set_attribute("later", 2);
+    let (a, b) = (t.span("a"), t.span("b"));
+    assert_eq!(b.parent_span_id, a.span_context.span_id());
+    assert!(attribute(&a, "late").is_none() && attribute(&a, "later").is_none());
+    assert_eq!(attribute(&b, "late").unwrap(), &1i64.into());
+}

@@ -661,9 +661,7 @@ impl SpanGuard {
     /// count, and the mean time per output chunk (metric).
     pub(crate) fn stream_finished(&mut self, summary: &crate::stream::StreamSummary) {
         let Some(state) = self.state.as_deref() else { return };
-        let ttfc = summary
-            .first
-            .map(|first| elapsed(state.started, first).as_secs_f64());
+        let ttfc = summary.first.map(|first| elapsed(state.started, first).as_secs_f64());
         state.set_attribute(KeyValue::new(sc::GENAI_TRACE_STREAM_CHUNKS, summary.chunks as i64));
         if let Some(t) = ttfc {
             state.set_attribute(KeyValue::new(sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t));
