@@ -72,7 +72,7 @@ fn a_recorded_span_costs_two_allocations() {
         .with_exporter("checking", exported.clone())
         .install()
         .expect("install");
-    let mut run = |calls: u64| {
+    let run = |calls: u64| {
         let mut sum = 0;
         for i in 0..calls {
             sum += chat(i) + poll_once(chat_async(i));

@@ -586,6 +586,14 @@ impl SpanGuard {
         Some(Attached { _cx: cx, call: entry })
     }
 
+    /// Makes this span's context current without making the call reachable by
+    /// `set_attribute` and friends: for the polls of a stream, where the inner
+    /// stream is the model client's code and the per-chunk cost matters.
+    #[inline]
+    pub(crate) fn attach_context(&self) -> Option<ContextGuard> {
+        Some(self.state.as_ref()?.cx.as_ref()?.clone().attach())
+    }
+
     /// Sets an attribute (no-op when not recording).
     pub fn set_attribute(&self, kv: KeyValue) {
         if let Some(s) = self.state.as_deref() {

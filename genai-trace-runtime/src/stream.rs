@@ -320,7 +320,7 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
         let Some(state) = this.state.as_deref() else {
             return this.inner.poll_next(cx);
         };
-        let attached = state.guard.attach();
+        let attached = state.guard.attach_context();
         let polled = this.inner.poll_next(cx);
         drop(attached);
         if let Poll::Ready(item) = &polled {
@@ -368,7 +368,7 @@ impl<I: Iterator> Iterator for InstrumentedIter<I> {
         let Some(state) = self.state.as_deref() else {
             return self.inner.next();
         };
-        let attached = state.guard.attach();
+        let attached = state.guard.attach_context();
         let item = self.inner.next();
         drop(attached);
         observe(&mut self.state, item.as_ref(), self.record);
