@@ -348,30 +348,33 @@ impl CallState {
         }
     }
 
-    /// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
-    fn mark_failed(&self, error_type: &str, exception_type: &str, message: &str) {
-        let status = Status::error(message.to_owned());
-        let event = vec![
-            KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
-            KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
-        ];
-        let error_type = KeyValue::new(sc::ERROR_TYPE, error_type.to_owned());
+    fn set_status(&self, status: Status) {
         match self.recording {
             Recording::Own => {
-                let mut d = self.lock();
-                d.push_attribute(error_type);
-                if let Some(span) = d.span.as_mut() {
+                if let Some(span) = self.lock().span.as_mut() {
                     span.set_status(status);
-                    span.add_event(Cow::Borrowed(sc::EXCEPTION_EVENT), event);
                 }
             }
             Recording::Sdk => {
                 if let Some(s) = self.sdk_span() {
-                    mark_failed(&s, status, error_type, event);
+                    s.set_status(status);
                 }
             }
             Recording::No => {}
         }
+    }
+
+    /// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
+    fn mark_failed(&self, error_type: &str, exception_type: &str, message: &str) {
+        if self.recording == Recording::No {
+            return;
+        }
+        self.set_status(Status::error(message.to_owned()));
+        self.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
+        self.add_event(
+            Cow::Borrowed(sc::EXCEPTION_EVENT),
+            exception_event(exception_type, message),
+        );
     }
 }
 
@@ -713,22 +716,8 @@ impl SpanGuard {
         let panicking = std::thread::panicking();
         call.lock().error_type = Some(Cow::Borrowed(if panicking { sc::ERROR_TYPE_PANIC } else { CANCELLED }));
         if panicking {
-            match call.recording {
-                Recording::Own => {
-                    let mut d = call.lock();
-                    d.push_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
-                    if let Some(span) = d.span.as_mut() {
-                        span.set_status(Status::error("panicked"));
-                    }
-                }
-                Recording::Sdk => {
-                    if let Some(span) = call.sdk_span() {
-                        span.set_status(Status::error("panicked"));
-                        span.set_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
-                    }
-                }
-                Recording::No => {}
-            }
+            call.set_status(Status::error("panicked"));
+            call.set_attribute(KeyValue::new(sc::ERROR_TYPE, sc::ERROR_TYPE_PANIC));
         } else {
             call.set_attribute(KeyValue::new(sc::GENAI_TRACE_CANCELLED, true));
         }
@@ -742,6 +731,18 @@ struct Opened {
     recording: Recording,
     cx: Option<Context>,
     span_id: SpanId,
+}
+
+impl Opened {
+    /// No span and no context; metrics may still time the call.
+    fn nothing() -> Self {
+        Opened {
+            started: SystemTime::now(),
+            recording: Recording::No,
+            cx: None,
+            span_id: SpanId::INVALID,
+        }
+    }
 }
 
 impl CallState {
@@ -771,13 +772,7 @@ fn open_own_span(
     d: &mut CallData,
 ) -> Opened {
     if parent.is_telemetry_suppressed() {
-        return Opened {
-            // Metrics may still time the call.
-            started: SystemTime::now(),
-            recording: Recording::No,
-            cx: None,
-            span_id: SpanId::INVALID,
-        };
+        return Opened::nothing();
     }
     let parent_span = parent.span();
     let psc = parent_span.span_context();
@@ -845,13 +840,7 @@ fn open_sdk_span(
         .start_with_context(&active.tracer, parent);
     let sc = opentelemetry::trace::Span::span_context(&span).clone();
     if !sc.is_valid() {
-        return Opened {
-            // Metrics may still time the call.
-            started: SystemTime::now(),
-            recording: Recording::No,
-            cx: None,
-            span_id: SpanId::INVALID,
-        };
+        return Opened::nothing();
     }
     let recording = if opentelemetry::trace::Span::is_recording(&span) {
         Recording::Sdk
@@ -1359,22 +1348,22 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) {
     let (error_type, message) = (type_path::<E>(), error.to_string());
     match current_call() {
         Some(call) => call.mark_failed(error_type, error_type, &message),
+        // A span of other code (the SDK's), current inside ours or alone.
         None => Context::map_current(|cx| {
-            let status = Status::error(message.clone());
-            let event = vec![
-                KeyValue::new(sc::EXCEPTION_TYPE, error_type),
-                KeyValue::new(sc::EXCEPTION_MESSAGE, message.clone()),
-            ];
-            mark_failed(&cx.span(), status, KeyValue::new(sc::ERROR_TYPE, error_type), event);
+            let span = cx.span();
+            span.set_status(Status::error(message.clone()));
+            span.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type));
+            span.add_event(sc::EXCEPTION_EVENT, exception_event(error_type, &message));
         }),
     }
 }
 
-/// Status Error, `error.type`, and an `exception` event, on a span of the SDK.
-fn mark_failed(span: &opentelemetry::trace::SpanRef<'_>, status: Status, error_type: KeyValue, event: Vec<KeyValue>) {
-    span.set_status(status);
-    span.set_attribute(error_type);
-    span.add_event(sc::EXCEPTION_EVENT, event);
+/// The attributes of the `exception` event of a failure.
+fn exception_event(exception_type: &str, message: &str) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new(sc::EXCEPTION_TYPE, exception_type.to_owned()),
+        KeyValue::new(sc::EXCEPTION_MESSAGE, message.to_owned()),
+    ]
 }
 
 /// The current trace id as 32 hex digits, for log correlation; `None` outside any span.
