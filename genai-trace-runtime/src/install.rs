@@ -60,13 +60,13 @@ pub(crate) struct OwnPipeline {
 }
 
 impl OwnPipeline {
-    /// Hands a finished span to every exporter.
-    pub fn export(&self, span: crate::span_data::FinishedSpan) {
+    /// Hands a finished span and its attributes to every exporter (`attributes` is left empty).
+    pub fn export(&self, span: crate::span_data::FinishedSpan, attributes: &mut crate::span_data::SpanAttributes) {
         if let Some((last, rest)) = self.queues.split_last() {
             for q in rest {
-                q.push(span.clone());
+                q.push(span.clone(), attributes.iter().cloned());
             }
-            last.push(span);
+            last.push(span, attributes.drain(..));
         }
     }
 }

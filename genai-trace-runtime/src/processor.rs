@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
@@ -94,9 +94,13 @@ pub(crate) enum QueuedSpan {
 }
 
 impl QueuedSpan {
-    fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+    /// `attributes`: the queue's attribute buffer, from this span's first one.
+    fn into_span_data(self, attributes: &mut impl Iterator<Item = KeyValue>, scope: &InstrumentationScope) -> SpanData {
         match self {
-            Self::Own(span) => span.into_span_data(scope),
+            Self::Own(span) => {
+                let own = attributes.take(span.attributes).collect();
+                span.into_span_data(own, scope)
+            }
             Self::Sdk(span) => *span,
         }
     }
@@ -104,6 +108,9 @@ impl QueuedSpan {
 
 struct Queue {
     spans: VecDeque<QueuedSpan>,
+    /// The attributes of the own spans in `spans`, in order: a span's move into
+    /// the queue copies only the attributes it has, not its inline capacity.
+    attributes: Vec<KeyValue>,
     /// Callers of flush/shutdown waiting for the worker to drain the queue.
     waiters: Vec<mpsc::Sender<Result<(), String>>>,
     shutdown: Option<Duration>,
@@ -127,12 +134,14 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `span` for export, or counts it dropped when the queue is full or closed.
-    fn push(&self, span: QueuedSpan) {
+    /// Queues `span` (and its `attributes`, for an own span) for export, or counts
+    /// it dropped when the queue is full or closed.
+    fn push(&self, span: QueuedSpan, attributes: impl Iterator<Item = KeyValue>) {
         let mut q = self.lock_queue();
         if q.closed || q.spans.len() >= self.settings.max_queue_size {
             drop(q);
             drop(span);
+            attributes.for_each(drop);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
                 crate::diag::warn(format_args!(
@@ -144,6 +153,7 @@ impl Shared {
             return;
         }
         q.spans.push_back(span);
+        q.attributes.extend(attributes);
         let full_batch = q.spans.len() == self.settings.max_export_batch_size;
         drop(q);
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -159,8 +169,9 @@ pub(crate) struct ExportQueue(Arc<Shared>);
 
 impl ExportQueue {
     #[inline]
-    pub(crate) fn push(&self, span: FinishedSpan) {
-        self.0.push(QueuedSpan::Own(span));
+    pub(crate) fn push(&self, mut span: FinishedSpan, attributes: impl ExactSizeIterator<Item = KeyValue>) {
+        span.attributes = attributes.len();
+        self.0.push(QueuedSpan::Own(span), attributes);
     }
 }
 
@@ -203,6 +214,7 @@ impl BatchProcessor {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 spans: VecDeque::with_capacity(settings.max_export_batch_size),
+                attributes: Vec::new(),
                 waiters: Vec::new(),
                 shutdown: None,
                 closed: false,
@@ -263,7 +275,7 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.shared.push(QueuedSpan::Sdk(Box::new(span)));
+            self.shared.push(QueuedSpan::Sdk(Box::new(span)), std::iter::empty());
         }
     }
 
@@ -289,8 +301,9 @@ fn run_worker(s: &Shared) {
     // Swapped with the shared queue under the lock: taking spans is O(1) there,
     // so producers never wait behind a copy of a whole batch.
     let mut spare: VecDeque<QueuedSpan> = VecDeque::with_capacity(s.settings.max_export_batch_size);
+    let mut spare_attributes: Vec<KeyValue> = Vec::new();
     loop {
-        let (mut taken, waiters, shutdown) = {
+        let (mut taken, mut taken_attributes, waiters, shutdown) = {
             let mut q = s.lock_queue();
             loop {
                 let due = Instant::now() >= next_export;
@@ -307,11 +320,18 @@ fn run_worker(s: &Shared) {
                 q = s.wake.wait_timeout(q, wait).unwrap_or_else(|e| e.into_inner()).0;
             }
             std::mem::swap(&mut q.spans, &mut spare);
-            (std::mem::take(&mut spare), std::mem::take(&mut q.waiters), q.shutdown)
+            std::mem::swap(&mut q.attributes, &mut spare_attributes);
+            (
+                std::mem::take(&mut spare),
+                std::mem::take(&mut spare_attributes),
+                std::mem::take(&mut q.waiters),
+                q.shutdown,
+            )
         };
         next_export = Instant::now() + s.settings.scheduled_delay;
 
         let mut result: Result<(), String> = Ok(());
+        let mut attributes = taken_attributes.drain(..);
         while !taken.is_empty() {
             // A backlog goes out as several batches in flight at once: an exporter
             // whose transport multiplexes (gRPC) is then not bound by one round trip.
@@ -321,7 +341,7 @@ fn run_worker(s: &Shared) {
                 batches.push(
                     taken
                         .drain(..n)
-                        .map(|span| span.into_span_data(&s.scope))
+                        .map(|span| span.into_span_data(&mut attributes, &s.scope))
                         .collect::<Vec<SpanData>>(),
                 );
             }
@@ -329,7 +349,10 @@ fn run_worker(s: &Shared) {
                 result = Err(e.to_string());
             }
         }
-        spare = taken; // empty, keeps its capacity for the next swap
+        drop(attributes);
+        // Both empty now; they keep their capacity for the next swap.
+        spare = taken;
+        spare_attributes = taken_attributes;
         if let Some(timeout) = shutdown {
             let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
             let shut = exporter.shutdown(timeout).map_err(|e| e.to_string());

@@ -941,9 +941,8 @@ fn finish_call(
             if d.buf.truncated {
                 span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
             }
-            let finished = span.finish(std::mem::take(&mut d.buf.kvs), ended.max(started));
             if let Some(pipeline) = &active.spans {
-                pipeline.export(finished);
+                pipeline.export(span.finish(ended.max(started)), &mut d.buf.kvs);
             }
         }
         Recording::Sdk => {

@@ -4,10 +4,13 @@
 //! genai-trace installed do not go through the SDK's `Span`: the SDK allocates the
 //! attribute vector on the calling thread, and frees it on the export thread,
 //! where glibc's allocator then contends with the caller for the same arena.
-//! Here the attributes stay inline ([`SpanAttributes`]) until the export thread
-//! turns a [`FinishedSpan`] into the SDK's `SpanData`, so a recorded span costs
-//! the calling thread no allocation beyond the OpenTelemetry `Context` that
-//! carries its span context to children.
+//! Here the attributes stay inline ([`SpanAttributes`]) in the call's pooled
+//! state, are moved into the export queue's shared attribute buffer when the
+//! span ends (only the ones set: a finished span is a small fixed part plus its
+//! attributes), and the export thread turns a [`FinishedSpan`] and its attributes
+//! into the SDK's `SpanData`. A recorded span costs the calling thread no
+//! allocation beyond the OpenTelemetry `Context` that carries its span context
+//! to children.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -79,27 +82,29 @@ impl OpenSpan {
     }
 
     /// The span, ended at `end_time`.
-    pub fn finish(self, attributes: SpanAttributes, end_time: SystemTime) -> FinishedSpan {
+    pub fn finish(self, end_time: SystemTime) -> FinishedSpan {
         FinishedSpan {
             span: self,
-            attributes,
             end_time,
+            attributes: 0,
         }
     }
 }
 
-/// An ended span on its way to the export thread.
+/// An ended span on its way to the export thread, without its attributes: they
+/// follow it in the queue's attribute buffer.
 #[derive(Clone, Debug)]
 pub(crate) struct FinishedSpan {
     span: OpenSpan,
-    attributes: SpanAttributes,
     end_time: SystemTime,
+    /// How many attributes of the queue's attribute buffer are this span's.
+    pub attributes: usize,
 }
 
 impl FinishedSpan {
     /// The SDK's export form. Runs on the export thread: the attribute vector is
     /// allocated where the exporter will free it.
-    pub fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
+    pub fn into_span_data(self, attributes: Vec<KeyValue>, scope: &InstrumentationScope) -> SpanData {
         let s = self.span;
         SpanData {
             span_context: s.span_context,
@@ -109,7 +114,7 @@ impl FinishedSpan {
             name: s.name,
             start_time: s.start_time,
             end_time: self.end_time,
-            attributes: self.attributes.into_vec(),
+            attributes,
             dropped_attributes_count: s.dropped_attributes,
             events: s.events,
             links: SpanLinks::default(),
