@@ -265,11 +265,14 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             let attached = ident("__genai_attached");
             quote! {
                 #start
-                let #attached = #guard.attach();
-                let #ret = #private::call_once(move || { #fake_return #(#stmts)* });
-                // Detached before ending: the guard then holds the call's only
+                // Detached (in place, at the end of this block: moving the
+                // attachment into `drop` stalls store forwarding when nothing is
+                // recorded) before ending, so the guard then holds the call's only
                 // reference and its state is reused.
-                ::core::mem::drop(#attached);
+                let #ret = {
+                    let #attached = #guard.attach();
+                    #private::call_once(move || { #fake_return #(#stmts)* })
+                };
                 if #guard.is_active() {
                     let #ret = &#ret;
                     let #guard = &mut #guard;
@@ -305,9 +308,10 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             } else {
                 let attached = ident("__genai_attached");
                 quote! {
-                    let #attached = #guard.attach();
-                    let #ret = #private::call_once(move || { #(#stmts)* });
-                    ::core::mem::drop(#attached);
+                    let #ret = {
+                        let #attached = #guard.attach();
+                        #private::call_once(move || { #(#stmts)* })
+                    };
                 }
             };
             let finish = if in_result {
@@ -354,9 +358,10 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             };
             quote! {
                 #start
-                let #attached = #guard.attach();
-                let #inner = #private::call_once(move || { #(#stmts)* });
-                ::core::mem::drop(#attached);
+                let #inner = {
+                    let #attached = #guard.attach();
+                    #private::call_once(move || { #(#stmts)* })
+                };
                 #wrapped
             }
         }
