@@ -318,3 +318,47 @@ fn span_attribute_helper_finds_values() {
     let s = t.span("chat gpt-4o");
     assert_eq!(attribute(&s, "gen_ai.request.model").unwrap().as_str(), "gpt-4o");
 }
+
+#[genai_span(kind = "chat", provider = "openai", model = "gpt-4o")]
+fn chat_that_fails(step: u32) -> Result<u32, std::io::Error> {
+    genai_trace::set_attribute("app.step", i64::from(step));
+    tool();
+    Err(std::io::Error::other("rate limited"))
+}
+
+#[test]
+fn a_tracer_provider_built_by_the_user_records_through_the_sdk() {
+    use genai_trace::opentelemetry::trace::{SpanKind, Status};
+    use genai_trace::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    let _l = lock();
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .tracer_provider(provider)
+        .install()
+        .expect("install");
+    assert!(chat_that_fails(3).is_err());
+    genai_trace::span("manual").in_scope(|| genai_trace::set_attribute("app.manual", true));
+    // A simple processor exports as spans end (and the exporter forgets them on shutdown).
+    let spans = exporter.get_finished_spans().expect("spans");
+    drop(guard);
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name}: {spans:?}"))
+    };
+    let chat = find("chat gpt-4o");
+    let tool = find("execute_tool search");
+    assert_eq!(chat.span_kind, SpanKind::Client);
+    assert_eq!(tool.parent_span_id, chat.span_context.span_id());
+    assert_eq!(chat.status, Status::error("rate limited"));
+    assert_eq!(attribute(chat, "error.type").unwrap().as_str(), "std::io::error::Error");
+    assert_eq!(attribute(chat, "gen_ai.provider.name").unwrap().as_str(), "openai");
+    assert_eq!(attribute(chat, "app.step").unwrap(), &3i64.into());
+    assert!(chat.events.iter().any(|e| e.name == "exception"));
+    assert_eq!(attribute(find("manual"), "app.manual").unwrap(), &true.into());
+}
