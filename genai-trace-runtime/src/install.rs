@@ -60,13 +60,14 @@ pub(crate) struct OwnPipeline {
 }
 
 impl OwnPipeline {
-    /// Hands a finished span and its attributes to every exporter (`attributes` is left empty).
+    /// Hands a finished span and its attributes to every exporter (`attributes` is left
+    /// empty unless the last exporter's queue dropped the span).
     pub fn export(&self, span: crate::span_data::FinishedSpan, attributes: &mut crate::span_data::SpanAttributes) {
         if let Some((last, rest)) = self.queues.split_last() {
             for q in rest {
-                q.push(span.clone(), attributes.iter().cloned());
+                q.push_copy(span.clone(), attributes);
             }
-            last.push(span, attributes.drain(..));
+            last.push(span, attributes);
         }
     }
 }

@@ -21,7 +21,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
-use crate::span_data::FinishedSpan;
+use crate::span_data::{FinishedSpan, SpanAttributes};
 
 /// Batch settings shared by every exporter of one installation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,7 @@ impl Default for BatchSettings {
 /// Counters of one exporter's pipeline. Relaxed atomics: they are statistics.
 #[derive(Debug, Default)]
 pub(crate) struct ExporterCounters {
+    /// Written only with the queue locked (see `Shared::push`).
     pub accepted: AtomicU64,
     pub exported: AtomicU64,
     pub dropped: AtomicU64,
@@ -134,14 +135,13 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `span` (and its `attributes`, for an own span) for export, or counts
-    /// it dropped when the queue is full or closed.
-    fn push(&self, span: QueuedSpan, attributes: impl Iterator<Item = KeyValue>) {
+    /// Queues `span` for export (`add_attributes` appends an own span's attributes
+    /// to the queue's buffer), or counts it dropped when the queue is full or closed.
+    fn push(&self, span: QueuedSpan, add_attributes: impl FnOnce(&mut Vec<KeyValue>)) {
         let mut q = self.lock_queue();
         if q.closed || q.spans.len() >= self.settings.max_queue_size {
             drop(q);
             drop(span);
-            attributes.for_each(drop);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
                 crate::diag::warn(format_args!(
@@ -153,10 +153,14 @@ impl Shared {
             return;
         }
         q.spans.push_back(span);
-        q.attributes.extend(attributes);
+        add_attributes(&mut q.attributes);
         let full_batch = q.spans.len() == self.settings.max_export_batch_size;
+        // Only lock holders write `accepted`, so a plain load and store count it:
+        // an atomic add here (a locked instruction) waited for the span's stores
+        // into the queue to drain a second time, after the unlock.
+        let accepted = &self.counters.accepted;
+        accepted.store(accepted.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         drop(q);
-        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
         if full_batch {
             self.wake.notify_one();
         }
@@ -168,10 +172,42 @@ impl Shared {
 pub(crate) struct ExportQueue(Arc<Shared>);
 
 impl ExportQueue {
-    #[inline]
-    pub(crate) fn push(&self, mut span: FinishedSpan, attributes: impl ExactSizeIterator<Item = KeyValue>) {
+    /// Queues a copy of `span` and its attributes (for every exporter but the last).
+    pub(crate) fn push_copy(&self, mut span: FinishedSpan, attributes: &[KeyValue]) {
         span.attributes = attributes.len();
-        self.0.push(QueuedSpan::Own(span), attributes);
+        self.0
+            .push(QueuedSpan::Own(span), |buffer| buffer.extend_from_slice(attributes));
+    }
+
+    /// Queues `span` and moves its attributes out of `attributes`; when the span is
+    /// dropped (queue full or closed) they stay there.
+    #[inline]
+    pub(crate) fn push(&self, mut span: FinishedSpan, attributes: &mut SpanAttributes) {
+        span.attributes = attributes.len();
+        self.0
+            .push(QueuedSpan::Own(span), |buffer| move_attributes(attributes, buffer));
+    }
+}
+
+/// Moves every attribute of `from` to the end of `to`, leaving `from` empty.
+///
+/// One copy of the whole slice. `to.extend(from.drain(..))` moves them one by one
+/// through a stack temporary (`Option<KeyValue>`, whose reloads then miss store
+/// forwarding): it was 9 % of a recorded call, the largest single cost on the
+/// calling thread.
+fn move_attributes(from: &mut SpanAttributes, to: &mut Vec<KeyValue>) {
+    let n = from.len();
+    to.reserve(n);
+    let len = to.len();
+    // SAFETY: `to` has room for `n` more values (reserved above, and nothing can panic
+    // from here on). The `n` initialised values of `from` are copied bitwise into
+    // that room; `from`'s length is set to 0 so they are owned by `to` alone, and
+    // `to`'s length then covers exactly the values written. The two buffers are
+    // distinct allocations, so they do not overlap.
+    unsafe {
+        from.set_len(0);
+        std::ptr::copy_nonoverlapping(from.as_ptr(), to.as_mut_ptr().add(len), n);
+        to.set_len(len + n);
     }
 }
 
@@ -275,7 +311,7 @@ impl SpanProcessor for BatchProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.shared.push(QueuedSpan::Sdk(Box::new(span)), std::iter::empty());
+            self.shared.push(QueuedSpan::Sdk(Box::new(span)), |_| {});
         }
     }
 
@@ -513,6 +549,93 @@ mod tests {
         *exp.0.block.lock().unwrap() = false;
         p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(c.exported.load(Ordering::Relaxed), accepted);
+    }
+
+    /// Keeps every exported span's attributes.
+    #[derive(Debug, Clone, Default)]
+    struct KeepAttributes(Arc<Mutex<Vec<Vec<KeyValue>>>>);
+
+    impl SpanExporter for KeepAttributes {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.0.lock().unwrap().extend(batch.into_iter().map(|s| s.attributes));
+            Ok(())
+        }
+    }
+
+    fn own_span(i: u64) -> FinishedSpan {
+        crate::span_data::OpenSpan {
+            span_context: span(i).span_context,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            kind: SpanKind::Client,
+            name: "own".into(),
+            start_time: SystemTime::now(),
+            dropped_attributes: 0,
+            events: SpanEvents::default(),
+            status: Status::Unset,
+        }
+        .finish(SystemTime::now())
+    }
+
+    /// Heap-owned values, so that a double drop or a lost value would show.
+    fn own_attributes(i: u64) -> SpanAttributes {
+        (0..i % 20)
+            .map(|k| KeyValue::new(format!("key.{k}"), format!("span {i} value {k}")))
+            .collect()
+    }
+
+    #[test]
+    fn own_spans_reach_every_exporter_with_their_attributes() {
+        let settings = BatchSettings {
+            max_queue_size: 1000,
+            max_export_batch_size: 7,
+            scheduled_delay: Duration::from_secs(60),
+            export_timeout: Duration::from_secs(5),
+        };
+        let (first, last) = (KeepAttributes::default(), KeepAttributes::default());
+        let processors: Vec<BatchProcessor> = [&first, &last]
+            .into_iter()
+            .map(|e| {
+                let counters = Arc::new(ExporterCounters::default());
+                BatchProcessor::new("keep", Box::new(e.clone()), settings, counters, scope()).unwrap()
+            })
+            .collect();
+        let queues: Vec<ExportQueue> = processors.iter().map(BatchProcessor::queue).collect();
+        // Attribute counts 0..19, some beyond the 16 inline slots (spilled to the heap).
+        for i in 0..100 {
+            let mut attributes = own_attributes(i);
+            queues[0].push_copy(own_span(i), &attributes);
+            queues[1].push(own_span(i), &mut attributes);
+            assert!(attributes.is_empty(), "the last queue takes the attributes");
+        }
+        for p in &processors {
+            p.force_flush().unwrap();
+        }
+        let expected: Vec<Vec<KeyValue>> = (0..100).map(|i| own_attributes(i).into_vec()).collect();
+        assert_eq!(*first.0.lock().unwrap(), expected);
+        assert_eq!(*last.0.lock().unwrap(), expected);
+    }
+
+    #[test]
+    fn a_dropped_own_span_leaves_its_attributes() {
+        let exp = TestExporter::default();
+        *exp.0.block.lock().unwrap() = true;
+        let (p, c) = processor(&exp, 2, 2);
+        let queue = p.queue();
+        let mut left = 0;
+        for i in 0..10 {
+            let mut attributes = own_attributes(3);
+            queue.push(own_span(i), &mut attributes);
+            if !attributes.is_empty() {
+                assert_eq!(attributes.into_vec(), own_attributes(3).into_vec());
+                left += 1;
+            }
+        }
+        assert_eq!(left, c.dropped.load(Ordering::Relaxed));
+        assert!(left >= 6, "dropped {left}");
+        *exp.0.block.lock().unwrap() = false;
+        p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(c.exported.load(Ordering::Relaxed) + left, 10);
     }
 
     /// Yields once before finishing, and records how many exports overlapped.
