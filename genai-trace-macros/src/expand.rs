@@ -282,10 +282,21 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 #ret
             }
         }
-        Shape::AsyncFn => quote! {
-            #start
-            #private::Instrumented::new(async move { #fake_return #(#stmts)* }, #guard, #record_fn).await
-        },
+        Shape::AsyncFn => {
+            let future = ident("__genai_future");
+            quote! {
+                #start
+                let #future = async move { #fake_return #(#stmts)* };
+                // Not recording: the body's future is awaited bare, without the wrapper's
+                // layer (and the guard, empty, is not kept across the await).
+                if #guard.is_active() {
+                    #private::Instrumented::new(#future, #guard, #record_fn).await
+                } else {
+                    ::core::mem::drop(#guard);
+                    #future.await
+                }
+            }
+        }
         Shape::Stream {
             is_async,
             kind,
