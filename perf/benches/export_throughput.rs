@@ -197,8 +197,18 @@ fn main() {
 
     println!("| transport | target spans/s | produced spans/s | received | dropped (counted) | failed | peak RSS MB |");
     println!("|---|---|---|---|---|---|---|");
+    // For profiling one row: EXPORT_TRANSPORT=grpc|http/protobuf, EXPORT_RATE=<spans/s>|unthrottled.
+    let only_transport = std::env::var("EXPORT_TRANSPORT").ok();
+    let only_rate = std::env::var("EXPORT_RATE").ok();
     for (name, counter) in [("grpc", &grpc_counter), ("http/protobuf", &http_counter)] {
+        if only_transport.as_deref().is_some_and(|t| t != name) {
+            continue;
+        }
         for rate in [Some(100_000), Some(200_000), Some(400_000), None] {
+            let rate_name = rate.map_or("unthrottled".to_owned(), |r| r.to_string());
+            if only_rate.as_deref().is_some_and(|r| r != rate_name) {
+                continue;
+            }
             let otlp = if name == "grpc" {
                 OtlpExporter::grpc().endpoint(format!("http://{grpc_addr}"))
             } else {
@@ -206,8 +216,7 @@ fn main() {
             };
             let o = run(otlp, counter, rate);
             println!(
-                "| {name} | {} | {:.0} | {} of {} | {} | {} | {:.0} |",
-                rate.map_or("unthrottled".to_owned(), |r| r.to_string()),
+                "| {name} | {rate_name} | {:.0} | {} of {} | {} | {} | {:.0} |",
                 o.produced as f64 / o.seconds,
                 o.received,
                 o.produced,
