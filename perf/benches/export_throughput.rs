@@ -4,23 +4,62 @@
 //! 400k spans/s and unthrottled. Reports what arrived, what was dropped (as
 //! counted by `health()`), and the peak RSS of the run.
 //!
+//! The receiver shares the machine's two cores with the pipeline, so it counts
+//! spans without decoding them (a real collector runs elsewhere): it parses the
+//! request down to the span messages and skips their fields. The first request of
+//! every row is also decoded in full, and its span count must agree.
+//!
 //! cargo bench -p genai-trace-perf --bench export_throughput
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use genai_trace::{OtlpExporter, Telemetry, genai_span};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tonic::codegen::{BoxFuture, Service, http};
 
 const SECONDS: f64 = 3.0;
 
-fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
+/// `ExportTraceServiceRequest` down to its spans, which are left undecoded.
+#[derive(Clone, PartialEq, prost::Message)]
+struct CountRequest {
+    #[prost(message, repeated, tag = "1")]
+    resource_spans: Vec<CountResourceSpans>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct CountResourceSpans {
+    #[prost(message, repeated, tag = "2")]
+    scope_spans: Vec<CountScopeSpans>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct CountScopeSpans {
+    /// A span's fields are skipped, not decoded (no allocation: the element is empty).
+    #[prost(message, repeated, tag = "2")]
+    spans: Vec<Skipped>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Skipped {}
+
+impl CountRequest {
+    fn spans(&self) -> u64 {
+        self.resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len() as u64)
+            .sum()
+    }
+}
+
+fn count_spans_fully_decoded(req: &ExportTraceServiceRequest) -> u64 {
     req.resource_spans
         .iter()
         .flat_map(|r| &r.scope_spans)
@@ -29,18 +68,100 @@ fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
 }
 
 #[derive(Clone)]
-struct Counter(Arc<AtomicU64>);
+struct Counter {
+    spans: Arc<AtomicU64>,
+    /// Cleared per row: the next request is also decoded in full and checked.
+    checked: Arc<AtomicBool>,
+}
 
-#[tonic::async_trait]
-impl TraceService for Counter {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.0.fetch_add(count_spans(request.get_ref()), Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
+impl Counter {
+    fn new() -> Self {
+        Self {
+            spans: Arc::new(AtomicU64::new(0)),
+            checked: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn count(&self, body: &[u8]) {
+        let req = CountRequest::decode(body).expect("an OTLP trace request");
+        let n = req.spans();
+        if !self.checked.swap(true, Ordering::Relaxed) {
+            let full = ExportTraceServiceRequest::decode(body).expect("a valid OTLP trace request");
+            assert_eq!(count_spans_fully_decoded(&full), n, "counting disagrees with decoding");
+        }
+        self.spans.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The raw request body: counted as above.
+#[derive(Clone, PartialEq)]
+struct RawBody(Vec<u8>);
+
+/// Hands the gRPC message's bytes through undecoded.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = RawBody;
+    type Encoder = tonic_prost::ProstEncoder<ExportTraceServiceResponse>;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::default()
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
+    }
+}
+
+struct RawDecoder;
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = RawBody;
+    type Error = tonic::Status;
+    fn decode(&mut self, buf: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<RawBody>, tonic::Status> {
+        use bytes::Buf;
+        let mut body = vec![0; buf.remaining()];
+        buf.copy_to_slice(&mut body);
+        Ok(Some(RawBody(body)))
+    }
+}
+
+/// The OTLP gRPC trace service, counting.
+#[derive(Clone)]
+struct CountingTraceService(Counter);
+
+impl tonic::server::NamedService for CountingTraceService {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl tonic::server::UnaryService<RawBody> for CountingTraceService {
+    type Response = ExportTraceServiceResponse;
+    type Future = std::future::Ready<Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status>>;
+    fn call(&mut self, request: tonic::Request<RawBody>) -> Self::Future {
+        self.0.count(&request.get_ref().0);
+        std::future::ready(Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
-        }))
+        })))
+    }
+}
+
+impl<B> Service<http::Request<B>> for CountingTraceService
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let service = self.clone();
+        Box::pin(async move { Ok(tonic::server::Grpc::new(RawCodec).unary(service, req).await) })
     }
 }
 
@@ -53,12 +174,12 @@ fn free_port() -> SocketAddr {
 
 async fn serve_grpc(addr: SocketAddr, counter: Counter) {
     let _ = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(counter))
+        .add_service(CountingTraceService(counter))
         .serve(addr)
         .await;
 }
 
-/// A keep-alive HTTP/1.1 loop that decodes each OTLP/protobuf body and counts.
+/// A keep-alive HTTP/1.1 loop that counts the spans of each OTLP/protobuf body.
 async fn serve_http(listener: tokio::net::TcpListener, counter: Counter) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -92,9 +213,7 @@ async fn serve_http(listener: tokio::net::TcpListener, counter: Counter) {
                 if r.read_exact(&mut body).await.is_err() {
                     return;
                 }
-                if let Ok(req) = ExportTraceServiceRequest::decode(body.as_slice()) {
-                    counter.0.fetch_add(count_spans(&req), Ordering::Relaxed);
-                }
+                counter.count(&body);
                 let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
                 if r.get_mut().write_all(ok.as_bytes()).await.is_err() {
                     return;
@@ -133,7 +252,8 @@ struct Outcome {
 }
 
 fn run(otlp: OtlpExporter, counter: &Counter, rate: Option<u64>) -> Outcome {
-    counter.0.store(0, Ordering::Relaxed);
+    counter.spans.store(0, Ordering::Relaxed);
+    counter.checked.store(false, Ordering::Relaxed);
     peak_rss_reset();
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
@@ -170,7 +290,7 @@ fn run(otlp: OtlpExporter, counter: &Counter, rate: Option<u64>) -> Outcome {
     Outcome {
         produced,
         seconds,
-        received: counter.0.load(Ordering::Relaxed),
+        received: counter.spans.load(Ordering::Relaxed),
         dropped: h.spans_dropped(),
         failed: h.spans_failed(),
         rss_mb: peak_rss_mb(),
@@ -186,8 +306,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let grpc_counter = Counter(Arc::new(AtomicU64::new(0)));
-    let http_counter = Counter(Arc::new(AtomicU64::new(0)));
+    let grpc_counter = Counter::new();
+    let http_counter = Counter::new();
     let grpc_addr = free_port();
     rt.spawn(serve_grpc(grpc_addr, grpc_counter.clone()));
     let http_listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
