@@ -36,19 +36,18 @@ thread_local! {
     static ACTIVE: RefCell<Option<(u64, Arc<Active>)>> = const { RefCell::new(None) };
 }
 
-/// The current installation without a global lock on the hot path.
-fn cached_active() -> Option<Arc<Active>> {
+/// Runs `f` with the current installation, without a global lock on the hot
+/// path (and without touching its reference count).
+fn with_cached_active<R>(f: impl FnOnce(&Arc<Active>) -> R) -> Option<R> {
     let generation = GENERATION.load(Ordering::Acquire);
     ACTIVE
         .try_with(|cell| {
-            if let Some((g, a)) = cell.borrow().as_ref()
-                && *g == generation
-            {
-                return Some(Arc::clone(a));
+            let mut cell = cell.borrow_mut();
+            if !matches!(cell.as_ref(), Some((g, _)) if *g == generation) {
+                *cell = Some((generation, active()?));
             }
-            let a = active()?;
-            *cell.borrow_mut() = Some((generation, Arc::clone(&a)));
-            Some(a)
+            let (_, a) = cell.as_ref()?;
+            Some(f(a))
         })
         .ok()
         .flatten()
@@ -264,25 +263,43 @@ thread_local! {
 }
 
 impl CallState {
-    /// A fresh state from this thread's pool (or a new allocation).
-    fn take(active: Arc<Active>, site: Option<&'static CallSite>) -> Arc<CallState> {
-        let pooled = CALL_POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten();
-        if let Some(mut call) = pooled
-            && let Some(s) = Arc::get_mut(&mut call)
-        {
-            s.active = active;
-            s.site = site;
-            return call;
+    /// A state from this thread's pool (or a new allocation) for a call of the
+    /// current installation, set up by `init` (which returns `false` when nothing
+    /// is recorded: the state then goes back to the pool).
+    fn start(site: Option<&'static CallSite>, init: impl FnOnce(&mut CallState) -> bool) -> Option<Arc<CallState>> {
+        let mut call = with_cached_active(|active| {
+            let pooled = CALL_POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten();
+            match pooled {
+                Some(mut call) => {
+                    if let Some(s) = Arc::get_mut(&mut call) {
+                        // A pooled state usually served this installation already:
+                        // no reference count traffic then.
+                        if !Arc::ptr_eq(&s.active, active) {
+                            s.active = Arc::clone(active);
+                        }
+                        s.site = site;
+                    }
+                    call
+                }
+                None => Arc::new(CallState {
+                    active: Arc::clone(active),
+                    site,
+                    started: SystemTime::UNIX_EPOCH,
+                    cx: None,
+                    recording: Recording::No,
+                    span_id: SpanId::INVALID,
+                    data: Mutex::new(CallData::default()),
+                }),
+            }
+        })?;
+        // Unique: a pooled state is held by nobody else (`recycle` checks it).
+        let s = Arc::get_mut(&mut call)?;
+        if init(s) {
+            Some(call)
+        } else {
+            CallState::recycle(call);
+            None
         }
-        Arc::new(CallState {
-            active,
-            site,
-            started: SystemTime::UNIX_EPOCH,
-            cx: None,
-            recording: Recording::No,
-            span_id: SpanId::INVALID,
-            data: Mutex::new(CallData::default()),
-        })
     }
 
     /// Empties a state nobody else holds and returns it to this thread's pool.
@@ -460,57 +477,52 @@ impl SpanGuard {
         if !metrics_wanted && !Self::may_sample() {
             return Self::NONE;
         }
-        let Some(active) = cached_active() else {
-            return Self::NONE;
-        };
-        let mut call = CallState::take(active, Some(site));
-        let Some(s) = Arc::get_mut(&mut call) else {
-            return Self::NONE;
-        };
-        let CallState { active, data, .. } = s;
-        let d = data.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(op) = site.operation {
-            d.buf
-                .kvs
-                .push(KeyValue::new(Key::from_static_str(sc::GEN_AI_OPERATION_NAME), op));
-        }
-        let mut attrs = StartAttributes {
-            buf: &mut d.buf,
-            policy: &active.content,
-            content_slot: site.content_slot,
-            custom: 0,
-            dropped: 0,
-        };
-        attributes(&mut attrs);
-        let dropped = attrs.dropped;
-        let kvs = &mut d.buf.kvs;
-        if let Some((key, value)) = site.default_attr
-            && find_attribute(kvs, key).is_none()
-        {
-            kvs.push(KeyValue::new(Key::from_static_str(key), value));
-        }
-        if dropped > 0 {
-            kvs.push(KeyValue::new(sc::GENAI_TRACE_DROPPED_ATTRIBUTES, i64::from(dropped)));
-        }
-        let name: Cow<'static, str> = match site.suffix {
-            NameSuffix::Attribute(key) => match find_attribute(kvs, key) {
-                Some(v) => Cow::Owned(format!("{} {}", site.name, v.as_str())),
-                None => Cow::Borrowed(site.name),
-            },
-            NameSuffix::None => Cow::Borrowed(site.name),
-        };
-        if metrics_wanted {
-            let metric = kvs.iter().filter(|kv| METRIC_KEYS.contains(&kv.key.as_str())).cloned();
-            d.metric_attrs.extend(metric);
-        }
-        let parent = Context::current();
-        let opened = open_span(active, &parent, name, site.kind.clone(), d);
-        if opened.cx.is_none() && !metrics_wanted {
-            CallState::recycle(call);
-            return Self::NONE;
-        }
-        s.apply(opened);
-        Self::from_call(call)
+        let call = CallState::start(Some(site), |s| {
+            let CallState { active, data, .. } = s;
+            let d = data.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if let Some(op) = site.operation {
+                d.buf
+                    .kvs
+                    .push(KeyValue::new(Key::from_static_str(sc::GEN_AI_OPERATION_NAME), op));
+            }
+            let mut attrs = StartAttributes {
+                buf: &mut d.buf,
+                policy: &active.content,
+                content_slot: site.content_slot,
+                custom: 0,
+                dropped: 0,
+            };
+            attributes(&mut attrs);
+            let dropped = attrs.dropped;
+            let kvs = &mut d.buf.kvs;
+            if let Some((key, value)) = site.default_attr
+                && find_attribute(kvs, key).is_none()
+            {
+                kvs.push(KeyValue::new(Key::from_static_str(key), value));
+            }
+            if dropped > 0 {
+                kvs.push(KeyValue::new(sc::GENAI_TRACE_DROPPED_ATTRIBUTES, i64::from(dropped)));
+            }
+            let name: Cow<'static, str> = match site.suffix {
+                NameSuffix::Attribute(key) => match find_attribute(kvs, key) {
+                    Some(v) => Cow::Owned(format!("{} {}", site.name, v.as_str())),
+                    None => Cow::Borrowed(site.name),
+                },
+                NameSuffix::None => Cow::Borrowed(site.name),
+            };
+            if metrics_wanted {
+                let metric = kvs.iter().filter(|kv| METRIC_KEYS.contains(&kv.key.as_str())).cloned();
+                d.metric_attrs.extend(metric);
+            }
+            let parent = Context::current();
+            let opened = open_span(active, &parent, name, site.kind.clone(), d);
+            if opened.cx.is_none() && !metrics_wanted {
+                return false;
+            }
+            s.apply(opened);
+            true
+        });
+        call.map_or(Self::NONE, Self::from_call)
     }
 
     /// `false` when the span would certainly be dropped by the sampler.
@@ -547,22 +559,17 @@ impl SpanGuard {
     }
 
     fn start_named(name: Cow<'static, str>, kind: SpanKind, attrs: Vec<KeyValue>, parent: &Context) -> Self {
-        let Some(active) = cached_active() else {
-            return Self::NONE;
-        };
-        let mut call = CallState::take(active, None);
-        let Some(s) = Arc::get_mut(&mut call) else {
-            return Self::NONE;
-        };
-        let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
-        d.buf.kvs.extend(attrs);
-        let opened = open_span(&s.active, parent, name, kind, d);
-        if opened.cx.is_none() {
-            CallState::recycle(call);
-            return Self::NONE;
-        }
-        s.apply(opened);
-        Self::from_call(call)
+        let call = CallState::start(None, |s| {
+            let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+            d.buf.kvs.extend(attrs);
+            let opened = open_span(&s.active, parent, name, kind, d);
+            if opened.cx.is_none() {
+                return false;
+            }
+            s.apply(opened);
+            true
+        });
+        call.map_or(Self::NONE, Self::from_call)
     }
 
     /// `true` when this call records anything (a span, or metrics): the outcome
