@@ -262,24 +262,17 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
 
     let body = match shape.clone() {
         Shape::Sync => {
-            let attached = ident("__genai_attached");
+            let body_fn = ident("__genai_body");
             quote! {
                 #start
-                // Detached (in place, at the end of this block: moving the
-                // attachment into `drop` stalls store forwarding when nothing is
-                // recorded) before ending, so the guard then holds the call's only
-                // reference and its state is reused.
-                let #ret = {
-                    let #attached = #guard.attach();
-                    #private::call_once(move || { #fake_return #(#stmts)* })
-                };
-                if #guard.is_active() {
-                    let #ret = &#ret;
-                    let #guard = &mut #guard;
-                    #outcome
+                let #body_fn = #private::body_once(move || { #fake_return #(#stmts)* });
+                // Nothing recorded: the body, inline. The recording path is out of line,
+                // so this one keeps the uninstrumented function's shape (no saved registers).
+                if !#guard.is_active() {
+                    ::core::mem::drop(#guard);
+                    return #body_fn();
                 }
-                #guard.end();
-                #ret
+                #private::run_recorded(#guard, #body_fn, |#ret, #guard| { #outcome })
             }
         }
         Shape::AsyncFn => {

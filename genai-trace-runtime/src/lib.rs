@@ -64,7 +64,8 @@ pub mod __private {
     };
     pub use crate::span::{
         Attached, CallSite, Instrumented, InstrumentedThen, NameSuffix, Outcome, OutcomeDebug, OutcomeDisplay,
-        OutcomeErrorType, OutcomeOpaque, OutcomeValue, SpanGuard, StartAttributes, call_once, record_nothing,
+        OutcomeErrorType, OutcomeOpaque, OutcomeValue, SpanGuard, StartAttributes, body_once, call_once,
+        record_nothing, run_recorded,
     };
     pub use crate::stream::{
         ChunkIgnored, ChunkOf, ChunkPlain, ChunkResult, ChunkResultOfChunks, InstrumentedIter, InstrumentedStream,

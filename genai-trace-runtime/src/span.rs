@@ -1017,7 +1017,10 @@ impl Drop for PanicSentinel<'_> {
 impl<F: Future> Future for Instrumented<F> {
     type Output = F::Output;
 
-    #[inline]
+    // Out of line: only recorded calls get here (the expansion awaits the bare
+    // body otherwise), and inlined it made the caller's state machine too large
+    // to be inlined where it is polled.
+    #[inline(never)]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if !this.guard.is_active() {
@@ -1085,6 +1088,31 @@ impl<F: Future> Future for InstrumentedThen<F> {
 /// The `record` of futures whose output is not inspected.
 #[doc(hidden)]
 pub fn record_nothing<T>(_: &T, _: &mut SpanGuard) {}
+
+/// The recording path of a sync function: attach, run the body, record its
+/// outcome, end. Out of line, so that the path through an instrumented function
+/// when nothing is recorded stays as small as the function itself.
+#[doc(hidden)]
+#[inline(never)]
+pub fn run_recorded<R>(mut guard: SpanGuard, body: impl FnOnce() -> R, record: impl FnOnce(&R, &mut SpanGuard)) -> R {
+    let ret = {
+        // Detached before ending: the guard then holds the call's only reference,
+        // and its state goes back to the pool.
+        let _attached = guard.attach();
+        body()
+    };
+    record(&ret, &mut guard);
+    guard.end();
+    ret
+}
+
+/// Returns `f`: bound through it, the body closure is inferred as `FnOnce`, so
+/// bodies may return borrows of moved-in references.
+#[doc(hidden)]
+#[inline(always)]
+pub fn body_once<R, F: FnOnce() -> R>(f: F) -> F {
+    f
+}
 
 /// Calls `f` once. Passing the body as an `FnOnce` makes rustc infer the
 /// closure as `FnOnce`, so bodies may return borrows of moved-in references.
