@@ -362,3 +362,32 @@ fn a_tracer_provider_built_by_the_user_records_through_the_sdk() {
     assert!(chat.events.iter().any(|e| e.name == "exception"));
     assert_eq!(attribute(find("manual"), "app.manual").unwrap(), &true.into());
 }
+
+#[test]
+fn a_new_installation_on_the_same_thread_gets_the_spans_of_this_thread() {
+    let _l = lock();
+    // Each install's spans go to its own exporter, also from a thread whose pooled
+    // call states served the earlier installation.
+    let mut exporters = Vec::new();
+    for round in 0..3 {
+        let mem = genai_trace::testing::memory_exporter();
+        let guard = Telemetry::builder()
+            .env_lookup(env(&[]))
+            .with_exporter("memory", mem.clone())
+            .install()
+            .unwrap();
+        for _ in 0..=round {
+            chat();
+        }
+        drop(guard);
+        exporters.push(mem);
+    }
+    for (round, mem) in exporters.iter().enumerate() {
+        let spans = mem.spans();
+        assert_eq!(
+            spans.len(),
+            2 * (round + 1),
+            "round {round}: chat and its tool, per call"
+        );
+    }
+}
