@@ -391,3 +391,34 @@ fn a_new_installation_on_the_same_thread_gets_the_spans_of_this_thread() {
         );
     }
 }
+
+#[test]
+fn spans_to_a_dead_backend_are_counted_as_failed() {
+    let _l = lock();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
+        let guard = Telemetry::builder()
+            .env_lookup(env(&[]))
+            .quiet()
+            .with_otlp(
+                otlp.endpoint(format!("http://127.0.0.1:{port}"))
+                    .timeout(Duration::from_millis(300))
+                    .without_metrics(),
+            )
+            .install()
+            .unwrap();
+        for _ in 0..10 {
+            chat();
+        }
+        assert!(guard.flush().is_err(), "the failed export is reported by flush");
+        let h = genai_trace::health();
+        assert_eq!(h.spans_failed(), 20, "chat and tool, 10 times: {h:?}");
+        assert_eq!(h.spans_exported(), 0);
+        assert_eq!(h.spans_dropped(), 0);
+        drop(guard);
+    }
+}
