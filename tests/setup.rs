@@ -12,6 +12,15 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     genai_trace::testing::exclusive()
 }
 
+/// A port nothing listens on.
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     move |k| map.get(k).cloned()
@@ -202,12 +211,7 @@ fn guard_drop_delivers_every_span_ended_before_it() {
 #[test]
 fn guard_drop_with_the_collector_down_returns_within_its_timeout() {
     let _l = lock();
-    // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unused_port();
     for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
         let guard = Telemetry::builder()
             .env_lookup(env(&[]))
@@ -395,11 +399,7 @@ fn a_new_installation_on_the_same_thread_gets_the_spans_of_this_thread() {
 #[test]
 fn spans_to_a_dead_backend_are_counted_as_failed() {
     let _l = lock();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unused_port();
     for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
         let guard = Telemetry::builder()
             .env_lookup(env(&[]))
