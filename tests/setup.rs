@@ -12,13 +12,17 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     genai_trace::testing::exclusive()
 }
 
-/// A port nothing listens on.
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+/// Quiet telemetry exporting through `otlp` to a local port nothing listens on.
+fn to_a_dead_backend(otlp: OtlpExporter) -> genai_trace::TelemetryBuilder {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port()
+        .port();
+    Telemetry::builder()
+        .env_lookup(env(&[]))
+        .quiet()
+        .with_otlp(otlp.endpoint(format!("http://127.0.0.1:{port}")))
 }
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
@@ -211,15 +215,8 @@ fn guard_drop_delivers_every_span_ended_before_it() {
 #[test]
 fn guard_drop_with_the_collector_down_returns_within_its_timeout() {
     let _l = lock();
-    let port = unused_port();
     for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
-        let guard = Telemetry::builder()
-            .env_lookup(env(&[]))
-            .quiet()
-            .with_otlp(
-                otlp.endpoint(format!("http://127.0.0.1:{port}"))
-                    .timeout(Duration::from_secs(30)),
-            )
+        let guard = to_a_dead_backend(otlp.timeout(Duration::from_secs(30)))
             .shutdown_timeout(Duration::from_millis(500))
             .install()
             .unwrap();
@@ -399,16 +396,8 @@ fn a_new_installation_on_the_same_thread_gets_the_spans_of_this_thread() {
 #[test]
 fn spans_to_a_dead_backend_are_counted_as_failed() {
     let _l = lock();
-    let port = unused_port();
     for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
-        let guard = Telemetry::builder()
-            .env_lookup(env(&[]))
-            .quiet()
-            .with_otlp(
-                otlp.endpoint(format!("http://127.0.0.1:{port}"))
-                    .timeout(Duration::from_millis(300))
-                    .without_metrics(),
-            )
+        let guard = to_a_dead_backend(otlp.timeout(Duration::from_millis(300)).without_metrics())
             .install()
             .unwrap();
         for _ in 0..10 {
