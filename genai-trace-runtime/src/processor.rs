@@ -10,11 +10,17 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
@@ -120,7 +126,8 @@ struct Queue {
 
 struct Shared {
     queue: Mutex<Queue>,
-    wake: Condvar,
+    /// The export thread, unparked when a batch is full, on flush and on shutdown.
+    worker: OnceLock<Thread>,
     exporter: Mutex<Box<dyn DynSpanExporter>>,
     settings: BatchSettings,
     counters: Arc<ExporterCounters>,
@@ -133,6 +140,16 @@ impl Shared {
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         // A poisoned lock only means a panic elsewhere; the queue itself is intact.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_exporter(&self) -> MutexGuard<'_, Box<dyn DynSpanExporter>> {
+        self.exporter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wake_worker(&self) {
+        if let Some(worker) = self.worker.get() {
+            worker.unpark();
+        }
     }
 
     /// Queues `span` for export (`add_attributes` appends an own span's attributes
@@ -162,7 +179,7 @@ impl Shared {
         accepted.store(accepted.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         drop(q);
         if full_batch {
-            self.wake.notify_one();
+            self.wake_worker();
         }
     }
 }
@@ -255,7 +272,7 @@ impl BatchProcessor {
                 shutdown: None,
                 closed: false,
             }),
-            wake: Condvar::new(),
+            worker: OnceLock::new(),
             exporter: Mutex::new(exporter),
             settings,
             counters,
@@ -263,9 +280,11 @@ impl BatchProcessor {
             scope,
         });
         let worker = Arc::clone(&shared);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("genai-trace-export-{name}"))
             .spawn(move || run_worker(&worker))?;
+        // Set before any span can be queued: nobody else has `shared` yet.
+        let _ = shared.worker.set(thread.thread().clone());
         Ok(Self { shared, starts: None })
     }
 
@@ -294,7 +313,7 @@ impl BatchProcessor {
             }
             q.waiters.push(tx);
         }
-        self.shared.wake.notify_one();
+        self.shared.wake_worker();
         match rx.recv_timeout(timeout) {
             Ok(result) => result.map_err(OTelSdkError::InternalFailure),
             Err(_) => Err(OTelSdkError::Timeout(timeout)),
@@ -324,130 +343,228 @@ impl SpanProcessor for BatchProcessor {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.shared
-            .exporter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set_resource(resource);
-    }
-}
-
-fn run_worker(s: &Shared) {
-    let mut next_export = Instant::now() + s.settings.scheduled_delay;
-    // Swapped with the shared queue under the lock: taking spans is O(1) there,
-    // so producers never wait behind a copy of a whole batch.
-    let mut spare: VecDeque<QueuedSpan> = VecDeque::with_capacity(s.settings.max_export_batch_size);
-    let mut spare_attributes: Vec<KeyValue> = Vec::new();
-    loop {
-        let (mut taken, mut taken_attributes, waiters, shutdown) = {
-            let mut q = s.lock_queue();
-            loop {
-                let due = Instant::now() >= next_export;
-                if q.spans.len() >= s.settings.max_export_batch_size
-                    || !q.waiters.is_empty()
-                    || (due && !q.spans.is_empty())
-                {
-                    break;
-                }
-                if due {
-                    next_export = Instant::now() + s.settings.scheduled_delay;
-                }
-                let wait = next_export.saturating_duration_since(Instant::now());
-                q = s.wake.wait_timeout(q, wait).unwrap_or_else(|e| e.into_inner()).0;
-            }
-            std::mem::swap(&mut q.spans, &mut spare);
-            std::mem::swap(&mut q.attributes, &mut spare_attributes);
-            (
-                std::mem::take(&mut spare),
-                std::mem::take(&mut spare_attributes),
-                std::mem::take(&mut q.waiters),
-                q.shutdown,
-            )
-        };
-        next_export = Instant::now() + s.settings.scheduled_delay;
-
-        let mut result: Result<(), String> = Ok(());
-        let mut attributes = taken_attributes.drain(..);
-        while !taken.is_empty() {
-            // A backlog goes out as several batches in flight at once: an exporter
-            // whose transport multiplexes (gRPC) is then not bound by one round trip.
-            let mut batches = Vec::with_capacity(MAX_CONCURRENT_EXPORTS);
-            while batches.len() < MAX_CONCURRENT_EXPORTS && !taken.is_empty() {
-                let n = taken.len().min(s.settings.max_export_batch_size);
-                batches.push(
-                    taken
-                        .drain(..n)
-                        .map(|span| span.into_span_data(&mut attributes, &s.scope))
-                        .collect::<Vec<SpanData>>(),
-                );
-            }
-            if let Err(e) = export_batches(s, batches) {
-                result = Err(e.to_string());
-            }
-        }
-        drop(attributes);
-        // Both empty now; they keep their capacity for the next swap.
-        spare = taken;
-        spare_attributes = taken_attributes;
-        if let Some(timeout) = shutdown {
-            let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
-            let shut = exporter.shutdown(timeout).map_err(|e| e.to_string());
-            let result = result.and(shut);
-            for w in waiters {
-                let _ = w.send(result.clone());
-            }
-            return;
-        }
-        if !waiters.is_empty() {
-            let flushed = s
-                .exporter
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .force_flush()
-                .map_err(|e| e.to_string());
-            let result = result.and(flushed);
-            for w in waiters {
-                let _ = w.send(result.clone());
-            }
-        }
+        self.shared.lock_exporter().set_resource(resource);
     }
 }
 
 /// Batches exported concurrently at most, by one exporter.
 const MAX_CONCURRENT_EXPORTS: usize = 4;
 
-fn export_batches(s: &Shared, batches: Vec<Vec<SpanData>>) -> OTelSdkResult {
-    let sizes: Vec<u64> = batches.iter().map(|b| b.len() as u64).collect();
-    let exporter = s.exporter.lock().unwrap_or_else(|e| e.into_inner());
-    // A panicking exporter must not take the export thread (and every later span) with it.
-    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let exports = batches.into_iter().map(|b| exporter.export(b));
-        futures_executor::block_on(futures_util::future::join_all(exports))
-    }))
-    .unwrap_or_else(|_| {
-        sizes
-            .iter()
-            .map(|_| Err(OTelSdkError::InternalFailure("the exporter panicked".into())))
-            .collect()
-    });
-    drop(exporter);
-    let mut outcome = Ok(());
-    for (n, result) in sizes.into_iter().zip(results) {
-        match result {
-            Ok(()) => {
-                s.counters.exported.fetch_add(n, Ordering::Relaxed);
+/// A flush or shutdown caller, waiting for the worker's answer.
+type Waiter = mpsc::Sender<Result<(), String>>;
+
+/// What the worker takes from the queue in one go: every span queued, as batches
+/// ready for export, and the flush or shutdown requests that came with them.
+struct Taken {
+    batches: VecDeque<Vec<SpanData>>,
+    waiters: Vec<Waiter>,
+    shutdown: Option<Duration>,
+}
+
+/// The export thread: its schedule and the buffers it swaps with the queue.
+struct Worker<'a> {
+    s: &'a Shared,
+    next_export: Instant,
+    /// Swapped with the shared queue under the lock: taking spans is O(1) there,
+    /// so producers never wait behind a copy of a whole batch.
+    spare: VecDeque<QueuedSpan>,
+    spare_attributes: Vec<KeyValue>,
+}
+
+/// Unparks the export thread when an export it waits on can make progress.
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+fn run_worker(s: &Shared) {
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut worker = Worker {
+        s,
+        next_export: Instant::now() + s.settings.scheduled_delay,
+        spare: VecDeque::with_capacity(s.settings.max_export_batch_size),
+        spare_attributes: Vec::new(),
+    };
+    loop {
+        let taken = worker.wait();
+        let (result, waiters, shutdown) = worker.export(taken, &mut cx);
+        if let Some(timeout) = shutdown {
+            let shut = s.lock_exporter().shutdown(timeout).map_err(|e| e.to_string());
+            reply(waiters, result.and(shut));
+            return;
+        }
+        if !waiters.is_empty() {
+            let flushed = s.lock_exporter().force_flush().map_err(|e| e.to_string());
+            reply(waiters, result.and(flushed));
+        }
+    }
+}
+
+fn reply(waiters: Vec<Waiter>, result: Result<(), String>) {
+    for w in waiters {
+        let _ = w.send(result.clone());
+    }
+}
+
+impl Worker<'_> {
+    /// Parks until there is something to take (a full batch or a flush wakes it early).
+    fn wait(&mut self) -> Taken {
+        loop {
+            if let Some(taken) = self.take() {
+                return taken;
             }
-            Err(e) => {
-                s.counters.failed.fetch_add(n, Ordering::Relaxed);
-                crate::diag::warn_limited(
-                    &s.counters.warned_failure,
-                    format_args!("the {} exporter failed to export {n} spans: {e}", s.name),
-                );
-                outcome = Err(e);
+            std::thread::park_timeout(self.until_next_export());
+        }
+    }
+
+    fn until_next_export(&self) -> Duration {
+        // At least 1 ms: a zero delay must not turn the idle worker into a spin.
+        self.next_export
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    }
+
+    /// Takes the whole queue when a batch is full, a flush or shutdown waits, or
+    /// the delay is up with spans queued; `None` otherwise.
+    fn take(&mut self) -> Option<Taken> {
+        let s = self.s;
+        let mut q = s.lock_queue();
+        let now = Instant::now();
+        let due = now >= self.next_export;
+        let ready =
+            q.spans.len() >= s.settings.max_export_batch_size || !q.waiters.is_empty() || (due && !q.spans.is_empty());
+        if !ready {
+            if due {
+                self.next_export = now + s.settings.scheduled_delay;
+            }
+            return None;
+        }
+        std::mem::swap(&mut q.spans, &mut self.spare);
+        std::mem::swap(&mut q.attributes, &mut self.spare_attributes);
+        let waiters = std::mem::take(&mut q.waiters);
+        let shutdown = q.shutdown;
+        drop(q);
+        self.next_export = now + s.settings.scheduled_delay;
+        // Converted outside the lock; `spare` keeps its capacity for the next swap.
+        let mut batches = VecDeque::new();
+        let mut attributes = self.spare_attributes.drain(..);
+        while !self.spare.is_empty() {
+            let n = self.spare.len().min(s.settings.max_export_batch_size);
+            let batch = self.spare.drain(..n);
+            batches.push_back(
+                batch
+                    .map(|span| span.into_span_data(&mut attributes, &s.scope))
+                    .collect(),
+            );
+        }
+        Some(Taken {
+            batches,
+            waiters,
+            shutdown,
+        })
+    }
+
+    /// Exports `taken`, up to [`MAX_CONCURRENT_EXPORTS`] batches in flight, and
+    /// goes on taking the queue whenever a batch fills, without waiting for the
+    /// batches in flight: one slow export does not stop the queue from draining.
+    /// Returns when nothing is in flight or ready, with the first error, and the
+    /// flush or shutdown requests met on the way. Once one is met, nothing more is
+    /// taken: it waits only for what was queued before it.
+    fn export(
+        &mut self,
+        taken: Taken,
+        cx: &mut TaskContext<'_>,
+    ) -> (Result<(), String>, Vec<Waiter>, Option<Duration>) {
+        let s = self.s;
+        let Taken {
+            mut batches,
+            mut waiters,
+            mut shutdown,
+        } = taken;
+        let mut result = Ok(());
+        // Held while exports are in flight: they borrow it. Only `set_resource`
+        // (at install) and the worker itself lock it.
+        let exporter = s.lock_exporter();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < MAX_CONCURRENT_EXPORTS
+                && let Some(batch) = batches.pop_front()
+            {
+                in_flight.push(export_batch(&**exporter, batch));
+            }
+            let mut progressed = false;
+            while let Poll::Ready(Some((n, outcome))) = in_flight.poll_next_unpin(cx) {
+                progressed = true;
+                if let Err(e) = s.count_export(n, outcome) {
+                    result = Err(e);
+                }
+            }
+            let taking = waiters.is_empty() && shutdown.is_none();
+            if taking
+                && batches.is_empty()
+                && let Some(more) = self.take()
+            {
+                batches = more.batches;
+                waiters = more.waiters;
+                shutdown = more.shutdown;
+                continue;
+            }
+            if in_flight.is_empty() && batches.is_empty() {
+                return (result, waiters, shutdown);
+            }
+            if !progressed {
+                // Woken by an export (the waker) or by a full batch (an unpark).
+                if taking {
+                    std::thread::park_timeout(self.until_next_export());
+                } else {
+                    std::thread::park();
+                }
             }
         }
     }
-    outcome
+}
+
+type ExportOutcome = (u64, OTelSdkResult);
+
+/// One batch's export. A panicking exporter fails the batch instead of taking the
+/// export thread (and every later span) with it.
+fn export_batch(exporter: &dyn DynSpanExporter, batch: Vec<SpanData>) -> BoxFuture<'_, ExportOutcome> {
+    let n = batch.len() as u64;
+    let panicked = || Err(OTelSdkError::InternalFailure("the exporter panicked".into()));
+    match std::panic::catch_unwind(AssertUnwindSafe(|| exporter.export(batch))) {
+        Ok(export) => AssertUnwindSafe(export)
+            .catch_unwind()
+            .map(move |outcome| (n, outcome.unwrap_or_else(|_| panicked())))
+            .boxed(),
+        Err(_) => Box::pin(std::future::ready((n, panicked()))),
+    }
+}
+
+impl Shared {
+    /// Counts one batch's export; failures warn (rate-limited) and return the error.
+    fn count_export(&self, n: u64, outcome: OTelSdkResult) -> Result<(), String> {
+        match outcome {
+            Ok(()) => {
+                self.counters.exported.fetch_add(n, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.counters.failed.fetch_add(n, Ordering::Relaxed);
+                crate::diag::warn_limited(
+                    &self.counters.warned_failure,
+                    format_args!("the {} exporter failed to export {n} spans: {e}", self.name),
+                );
+                Err(e.to_string())
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -504,7 +621,11 @@ mod tests {
         }
     }
 
-    fn processor(exp: &TestExporter, queue: usize, batch: usize) -> (BatchProcessor, Arc<ExporterCounters>) {
+    fn processor<E: SpanExporter + Clone + 'static>(
+        exp: &E,
+        queue: usize,
+        batch: usize,
+    ) -> (BatchProcessor, Arc<ExporterCounters>) {
         let counters = Arc::new(ExporterCounters::default());
         let settings = BatchSettings {
             max_queue_size: queue,
@@ -703,5 +824,75 @@ mod tests {
         *exp.0.block.lock().unwrap() = false;
         // After shutdown, spans are dropped and counted, never queued.
         p.on_end(span(2));
+    }
+
+    /// Holds its first export until `open`; later exports finish at once.
+    #[derive(Debug, Clone, Default)]
+    struct HeldFirst {
+        calls: Arc<AtomicU64>,
+        open: Arc<AtomicBool>,
+        waker: Arc<Mutex<Option<std::task::Waker>>>,
+    }
+
+    impl HeldFirst {
+        fn open(&self) {
+            self.open.store(true, Ordering::SeqCst);
+            if let Some(w) = self.waker.lock().unwrap().take() {
+                w.wake();
+            }
+        }
+    }
+
+    impl SpanExporter for HeldFirst {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::future::poll_fn(|cx| {
+                    *self.waker.lock().unwrap() = Some(cx.waker().clone());
+                    if self.open.load(Ordering::SeqCst) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_slow_export_does_not_stop_the_queue_from_draining() {
+        let exp = HeldFirst::default();
+        // The queue holds one batch: each full batch must leave it before the next
+        // one arrives, while the first export is still in flight.
+        let (p, counters) = processor(&exp, 10, 10);
+        for round in 0..3 {
+            for i in 0..10 {
+                p.on_end(span(round * 10 + i));
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !p.shared.lock_queue().spans.is_empty() {
+                assert!(Instant::now() < deadline, "round {round}: the queue was not taken");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while counters.exported.load(Ordering::Relaxed) < 20 {
+            assert!(
+                Instant::now() < deadline,
+                "the batches after the held one were not exported"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(
+            counters.exported.load(Ordering::Relaxed),
+            20,
+            "the first batch is still held"
+        );
+        exp.open();
+        p.force_flush().unwrap();
+        assert_eq!(counters.exported.load(Ordering::Relaxed), 30);
+        assert_eq!(counters.failed.load(Ordering::Relaxed), 0);
     }
 }

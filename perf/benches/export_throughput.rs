@@ -255,10 +255,16 @@ fn run(otlp: OtlpExporter, counter: &Counter, rate: Option<u64>) -> Outcome {
     counter.spans.store(0, Ordering::Relaxed);
     counter.checked.store(false, Ordering::Relaxed);
     peak_rss_reset();
-    let guard = Telemetry::builder()
+    let mut builder = Telemetry::builder()
         .env_lookup(|_| None)
         .quiet()
-        .with_otlp(otlp.without_metrics())
+        .with_otlp(otlp.without_metrics());
+    // A smaller queue than the default 2048 (EXPORT_QUEUE=<spans>) is a harsher test of
+    // how well the export keeps up: it has less room for a slow batch.
+    if let Some(n) = std::env::var("EXPORT_QUEUE").ok().and_then(|v| v.parse().ok()) {
+        builder = builder.max_queue_size(n);
+    }
+    let guard = builder
         .shutdown_timeout(Duration::from_secs(30))
         .install()
         .expect("install");
@@ -317,7 +323,8 @@ fn main() {
 
     println!("| transport | target spans/s | produced spans/s | received | dropped (counted) | failed | peak RSS MB |");
     println!("|---|---|---|---|---|---|---|");
-    // For profiling one row: EXPORT_TRANSPORT=grpc|http/protobuf, EXPORT_RATE=<spans/s>|unthrottled.
+    // For profiling one row: EXPORT_TRANSPORT=grpc|http/protobuf, EXPORT_RATE=<spans/s>|unthrottled
+    // (and EXPORT_QUEUE=<spans> for a smaller queue).
     let only_transport = std::env::var("EXPORT_TRANSPORT").ok();
     let only_rate = std::env::var("EXPORT_RATE").ok();
     for (name, counter) in [("grpc", &grpc_counter), ("http/protobuf", &http_counter)] {
