@@ -47,6 +47,7 @@ fn every_bad_env_value_warns_once_and_falls_back() {
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", "default 512"),
         ("OTEL_BSP_SCHEDULE_DELAY", "-5", "default 5000 ms"),
         ("OTEL_BSP_EXPORT_TIMEOUT", "1.5s", "default 30000 ms"),
+        ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "none", "default 4"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml", "using http/protobuf"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "default endpoint"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "ten", "default 10000 ms"),
@@ -410,4 +411,144 @@ fn spans_to_a_dead_backend_are_counted_as_failed() {
         assert_eq!(h.spans_dropped(), 0);
         drop(guard);
     }
+}
+
+/// Keeps each export in flight for 30 ms and records how many overlapped.
+#[derive(Clone, Debug, Default)]
+struct SlowExports {
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for SlowExports {
+    async fn export(&self, _batch: Vec<opentelemetry_sdk::trace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        let until = Instant::now() + Duration::from_millis(30);
+        std::future::poll_fn(|cx| {
+            if Instant::now() >= until {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn batches_in_flight_follow_the_builder_then_the_env() {
+    let _l = lock();
+    // (OTEL_BSP_MAX_CONCURRENT_EXPORTS, builder, batches in flight at most)
+    for (from_env, from_builder, expected) in [(None, None, 4), (Some("2"), None, 2), (Some("2"), Some(3), 3)] {
+        let exporter = SlowExports::default();
+        let vars: Vec<(&str, &str)> = from_env
+            .map(|v| ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", v))
+            .into_iter()
+            .collect();
+        let mut builder = Telemetry::builder()
+            .env_lookup(env(&vars))
+            .quiet()
+            .with_exporter("slow", exporter.clone())
+            .max_export_batch_size(2);
+        if let Some(n) = from_builder {
+            builder = builder.max_concurrent_exports(n);
+        }
+        let guard = builder.install().unwrap();
+        for _ in 0..10 {
+            chat(); // two spans each: ten batches
+        }
+        guard.flush().unwrap();
+        let h = genai_trace::health();
+        assert_eq!(h.spans_exported(), 20, "{h:?}");
+        let most = exporter.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(most, expected, "env {from_env:?}, builder {from_builder:?}");
+        drop(guard);
+    }
+}
+
+/// An OTLP/HTTP receiver on loopback that answers each request after `delay` (a
+/// distant collector), and the most requests it held at once.
+fn slow_collector(delay: Duration) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let most = std::sync::Arc::new(AtomicUsize::new(0));
+    let held = std::sync::Arc::new(AtomicUsize::new(0));
+    let (most_out, rt) = (
+        most.clone(),
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (most, held) = (most.clone(), held.clone());
+                tokio::spawn(async move {
+                    let mut r = tokio::io::BufReader::new(stream);
+                    let mut line = String::new();
+                    // One request per loop: the request line, headers, a body of content-length.
+                    while r.read_line(&mut line).await.unwrap_or(0) > 0 {
+                        let mut len = 0;
+                        loop {
+                            line.clear();
+                            r.read_line(&mut line).await.unwrap();
+                            let header = line.trim_end().to_ascii_lowercase();
+                            if header.is_empty() {
+                                break;
+                            }
+                            if let Some(v) = header.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap();
+                            }
+                        }
+                        r.read_exact(&mut vec![0; len]).await.unwrap();
+                        most.fetch_max(held.fetch_add(1, SeqCst) + 1, SeqCst);
+                        tokio::time::sleep(delay).await;
+                        held.fetch_sub(1, SeqCst);
+                        let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                        r.get_mut().write_all(ok.as_bytes()).await.unwrap();
+                        line.clear();
+                    }
+                });
+            }
+        });
+    });
+    (port, most_out)
+}
+
+#[test]
+fn http_exports_overlap_to_a_distant_collector() {
+    let _l = lock();
+    let (port, most) = slow_collector(Duration::from_millis(100));
+    let guard = Telemetry::builder()
+        .env_lookup(env(&[]))
+        .quiet()
+        .with_otlp(
+            OtlpExporter::http()
+                .endpoint(format!("http://127.0.0.1:{port}"))
+                .without_metrics(),
+        )
+        .max_export_batch_size(2)
+        .install()
+        .unwrap();
+    let start = Instant::now();
+    for _ in 0..10 {
+        chat(); // two spans each: ten batches
+    }
+    guard.flush().unwrap();
+    let h = genai_trace::health();
+    assert_eq!(h.spans_exported(), 20, "{h:?}");
+    // Four batches in flight at once: ten round trips of 100 ms take three waits, not ten.
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    drop(guard);
 }

@@ -233,6 +233,7 @@ pub struct TelemetryBuilder {
     pub(crate) otlp_if_configured: bool,
     pub(crate) sampler: Option<SamplerConfig>,
     pub(crate) max_queue_size: Option<usize>,
+    pub(crate) max_concurrent_exports: Option<usize>,
     pub(crate) max_export_batch_size: Option<usize>,
     pub(crate) scheduled_delay: Option<Duration>,
     pub(crate) export_timeout: Option<Duration>,
@@ -257,6 +258,7 @@ impl Default for TelemetryBuilder {
             otlp_if_configured: false,
             sampler: None,
             max_queue_size: None,
+            max_concurrent_exports: None,
             max_export_batch_size: None,
             scheduled_delay: None,
             export_timeout: None,
@@ -372,6 +374,12 @@ impl TelemetryBuilder {
         self.scheduled_delay = Some(d);
         self
     }
+    /// Batches in flight at once, per exporter (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, 4).
+    /// Raise it for a distant collector: each batch waits a round trip.
+    pub fn max_concurrent_exports(mut self, n: usize) -> Self {
+        self.max_concurrent_exports = Some(n);
+        self
+    }
     /// Longest wait for a flush (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s).
     pub fn export_timeout(mut self, d: Duration) -> Self {
         self.export_timeout = Some(d);
@@ -448,6 +456,10 @@ impl TelemetryBuilder {
                 .export_timeout
                 .or(env.bsp_export_timeout)
                 .unwrap_or(d.export_timeout),
+            max_concurrent_exports: self
+                .max_concurrent_exports
+                .or(env.bsp_max_concurrent_exports)
+                .unwrap_or(d.max_concurrent_exports),
         }
     }
 }

@@ -77,6 +77,7 @@ pub(crate) struct EnvSettings {
     pub logs_exporter: Option<Vec<ExporterChoice>>,
     pub sampler: Option<SamplerConfig>,
     pub bsp_max_queue_size: Option<usize>,
+    pub bsp_max_concurrent_exports: Option<usize>,
     pub bsp_max_export_batch_size: Option<usize>,
     pub bsp_schedule_delay: Option<Duration>,
     pub bsp_export_timeout: Option<Duration>,
@@ -107,6 +108,7 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         bsp_max_export_batch_size: r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
         bsp_schedule_delay: r.millis("OTEL_BSP_SCHEDULE_DELAY", "5000 ms"),
         bsp_export_timeout: r.millis("OTEL_BSP_EXPORT_TIMEOUT", "30000 ms"),
+        bsp_max_concurrent_exports: r.positive("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "4"),
         metric_export_interval: r.millis("OTEL_METRIC_EXPORT_INTERVAL", "60000 ms"),
         content_capture: r.content_capture(),
         semconv_latest_experimental: r

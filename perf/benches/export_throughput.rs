@@ -137,12 +137,30 @@ impl tonic::server::NamedService for CountingTraceService {
 
 impl tonic::server::UnaryService<RawBody> for CountingTraceService {
     type Response = ExportTraceServiceResponse;
-    type Future = std::future::Ready<Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status>>;
+    type Future = BoxFuture<tonic::Response<ExportTraceServiceResponse>, tonic::Status>;
     fn call(&mut self, request: tonic::Request<RawBody>) -> Self::Future {
         self.0.count(&request.get_ref().0);
-        std::future::ready(Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        })))
+        Box::pin(async {
+            respond_later().await;
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            }))
+        })
+    }
+}
+
+/// The receiver's answer waits `EXPORT_RECEIVER_DELAY_MS` (0 by default): a
+/// collector across a network, where a batch's round trip bounds the export.
+async fn respond_later() {
+    static DELAY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    let delay = *DELAY.get_or_init(|| {
+        let ms = std::env::var("EXPORT_RECEIVER_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        Duration::from_millis(ms.unwrap_or(0))
+    });
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -214,6 +232,7 @@ async fn serve_http(listener: tokio::net::TcpListener, counter: Counter) {
                     return;
                 }
                 counter.count(&body);
+                respond_later().await;
                 let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
                 if r.get_mut().write_all(ok.as_bytes()).await.is_err() {
                     return;
@@ -263,6 +282,9 @@ fn run(otlp: OtlpExporter, counter: &Counter, rate: Option<u64>) -> Outcome {
     // how well the export keeps up: it has less room for a slow batch.
     if let Some(n) = std::env::var("EXPORT_QUEUE").ok().and_then(|v| v.parse().ok()) {
         builder = builder.max_queue_size(n);
+    }
+    if let Some(n) = std::env::var("EXPORT_IN_FLIGHT").ok().and_then(|v| v.parse().ok()) {
+        builder = builder.max_concurrent_exports(n);
     }
     let guard = builder
         .shutdown_timeout(Duration::from_secs(30))
@@ -324,18 +346,22 @@ fn main() {
     println!("| transport | target spans/s | produced spans/s | received | dropped (counted) | failed | peak RSS MB |");
     println!("|---|---|---|---|---|---|---|");
     // For profiling one row: EXPORT_TRANSPORT=grpc|http/protobuf, EXPORT_RATE=<spans/s>|unthrottled
-    // (and EXPORT_QUEUE=<spans> for a smaller queue).
+    // (and EXPORT_QUEUE=<spans> for a smaller queue, EXPORT_RECEIVER_DELAY_MS=<ms> for a remote
+    // collector, EXPORT_IN_FLIGHT=<batches> for more or fewer batches in flight).
     let only_transport = std::env::var("EXPORT_TRANSPORT").ok();
     let only_rate = std::env::var("EXPORT_RATE").ok();
     for (name, counter) in [("grpc", &grpc_counter), ("http/protobuf", &http_counter)] {
         if only_transport.as_deref().is_some_and(|t| t != name) {
             continue;
         }
-        for rate in [Some(100_000), Some(200_000), Some(400_000), None] {
+        // EXPORT_RATE=<n> runs that one pace, listed or not.
+        let rates = match only_rate.as_deref() {
+            Some("unthrottled") => vec![None],
+            Some(r) => vec![Some(r.parse::<u64>().expect("EXPORT_RATE: spans/s or unthrottled"))],
+            None => vec![Some(100_000), Some(200_000), Some(400_000), None],
+        };
+        for rate in rates {
             let rate_name = rate.map_or("unthrottled".to_owned(), |r| r.to_string());
-            if only_rate.as_deref().is_some_and(|r| r != rate_name) {
-                continue;
-            }
             let otlp = if name == "grpc" {
                 OtlpExporter::grpc().endpoint(format!("http://{grpc_addr}"))
             } else {
