@@ -117,7 +117,7 @@ fn build_error(e: impl std::fmt::Display) -> InstallError {
 /// context cannot panic.
 ///
 /// Two worker threads: the span export converts and encodes on the runtime (see
-/// [`GrpcSpanExporter`]), and with one thread every batch in flight waited for that
+/// [`ExportRunner::GrpcRuntime`]), and with one thread every batch in flight waited for that
 /// one thread. Interleaved runs of the throughput bench: unthrottled received
 /// 941k / 932k / 885k / 835k / 739k spans against 803k / 747k / 834k / 870k / 766k with
 /// one thread; at 200k spans/s with a 768-span queue, dropped 350 / 334 / 56 / 361 /
@@ -153,84 +153,72 @@ impl Drop for GrpcRuntime {
     }
 }
 
-/// The gRPC span exporter, each export run as a task of the gRPC runtime. The
-/// conversion of a batch to protobuf types (a string per key and value, three id
-/// vectors per span) then happens on the thread where tonic encodes the request
-/// and frees it: allocated on the export thread, those were freed on the
-/// runtime's, and crossing threads cost more than the conversion saves by running
-/// beside the encoding. Interleaved A/B runs of the throughput bench: 9–23 % more
-/// spans/s unthrottled (docs/performance.md).
-#[cfg(feature = "otlp-grpc")]
+/// opentelemetry-otlp's span exporter, each export run off the processor's export
+/// thread, so that the processor's concurrent batches overlap.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 #[derive(Debug)]
-struct GrpcSpanExporter {
+struct OffThreadSpanExporter {
     inner: std::sync::Arc<opentelemetry_otlp::SpanExporter>,
-    runtime: tokio::runtime::Handle,
+    runs_on: ExportRunner,
 }
 
-#[cfg(feature = "otlp-grpc")]
-impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
-    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
-        let inner = std::sync::Arc::clone(&self.inner);
-        // A task that panics, or a runtime already stopped, is a failed export.
-        self.runtime
-            .spawn(async move { inner.export(batch).await })
-            .await
-            .unwrap_or_else(|e| {
-                Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(format!(
-                    "the gRPC export task did not finish: {e}"
-                )))
-            })
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-        // Set while the pipeline is built, before any export holds a clone.
-        if let Some(inner) = std::sync::Arc::get_mut(&mut self.inner) {
-            inner.set_resource(resource);
-        }
-    }
-}
-
-/// The HTTP span exporter, each export on a thread of its own. opentelemetry-otlp's
-/// HTTP client here is reqwest's blocking one: an export blocks the thread that
-/// polls it for the whole round trip. Polled on the export thread, one batch was in
-/// flight at a time, and a collector 20 ms away capped the export at ~25k spans/s;
-/// on threads of their own, the processor's concurrent batches overlap as gRPC's do
-/// (docs/performance.md). A thread per batch (hundreds of spans) costs a fraction of
-/// a microsecond per span and holds nothing between exports.
-#[cfg(feature = "otlp-http")]
+/// Where [`OffThreadSpanExporter`] runs an export.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 #[derive(Debug)]
-struct HttpSpanExporter {
-    inner: std::sync::Arc<opentelemetry_otlp::SpanExporter>,
+enum ExportRunner {
+    /// gRPC: a task of the gRPC runtime. The conversion of a batch to protobuf types
+    /// (a string per key and value, three id vectors per span) then happens on the
+    /// thread where tonic encodes the request and frees it: allocated on the export
+    /// thread, those were freed on the runtime's, and crossing threads cost more than
+    /// the conversion saves by running beside the encoding. Interleaved A/B runs of
+    /// the throughput bench: 9–23 % more spans/s unthrottled (docs/performance.md).
+    #[cfg(feature = "otlp-grpc")]
+    GrpcRuntime(tokio::runtime::Handle),
+    /// HTTP: a thread of its own per batch. opentelemetry-otlp's HTTP client here is
+    /// reqwest's blocking one: an export blocks the thread that polls it for the
+    /// whole round trip. Polled on the export thread, one batch was in flight at a
+    /// time, and a collector 20 ms away capped the export at ~23k spans/s. A thread
+    /// per batch (hundreds of spans) costs a fraction of a microsecond per span and
+    /// holds nothing between exports.
+    #[cfg(feature = "otlp-http")]
+    OwnThread,
 }
 
-#[cfg(feature = "otlp-http")]
-impl opentelemetry_sdk::trace::SpanExporter for HttpSpanExporter {
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+impl opentelemetry_sdk::trace::SpanExporter for OffThreadSpanExporter {
     async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
         use opentelemetry_sdk::error::OTelSdkError;
         let inner = std::sync::Arc::clone(&self.inner);
-        let (done, result) = futures_channel::oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("genai-trace-http-export".into())
-            .spawn(move || {
-                let _ = done.send(futures_executor::block_on(inner.export(batch)));
-            });
-        if let Err(e) = spawned {
-            return Err(OTelSdkError::InternalFailure(format!(
-                "cannot start an HTTP export thread: {e}"
-            )));
+        match &self.runs_on {
+            // A task that panics, or a runtime already stopped, is a failed export.
+            #[cfg(feature = "otlp-grpc")]
+            ExportRunner::GrpcRuntime(runtime) => runtime
+                .spawn(async move { inner.export(batch).await })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(OTelSdkError::InternalFailure(format!(
+                        "the gRPC export task did not finish: {e}"
+                    )))
+                }),
+            #[cfg(feature = "otlp-http")]
+            ExportRunner::OwnThread => {
+                let (done, result) = futures_channel::oneshot::channel();
+                let spawned = std::thread::Builder::new()
+                    .name("genai-trace-http-export".into())
+                    .spawn(move || {
+                        let _ = done.send(futures_executor::block_on(inner.export(batch)));
+                    });
+                if let Err(e) = spawned {
+                    return Err(OTelSdkError::InternalFailure(format!(
+                        "cannot start an HTTP export thread: {e}"
+                    )));
+                }
+                // A thread that panicked dropped its sender: a failed export.
+                result
+                    .await
+                    .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("the HTTP export thread panicked".into())))
+            }
         }
-        // A thread that panicked dropped its sender: a failed export.
-        result
-            .await
-            .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("the HTTP export thread panicked".into())))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
@@ -335,15 +323,16 @@ pub(crate) fn span_exporter(
         if r.protocol == OtlpProtocol::Grpc
             && let Some(runtime) = grpc.as_ref()
         {
-            return Ok(Box::new(GrpcSpanExporter {
+            return Ok(Box::new(OffThreadSpanExporter {
                 inner: std::sync::Arc::new(built),
-                runtime: runtime.handle.clone(),
+                runs_on: ExportRunner::GrpcRuntime(runtime.handle.clone()),
             }));
         }
         #[cfg(feature = "otlp-http")]
         if r.protocol == OtlpProtocol::HttpProtobuf {
-            return Ok(Box::new(HttpSpanExporter {
+            return Ok(Box::new(OffThreadSpanExporter {
                 inner: std::sync::Arc::new(built),
+                runs_on: ExportRunner::OwnThread,
             }));
         }
         return Ok(Box::new(built));
