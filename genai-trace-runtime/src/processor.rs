@@ -897,4 +897,54 @@ mod tests {
         assert_eq!(counters.exported.load(Ordering::Relaxed), 30);
         assert_eq!(counters.failed.load(Ordering::Relaxed), 0);
     }
+
+    #[derive(Debug, Clone)]
+    struct OneMillisecondPerBatch;
+
+    impl SpanExporter for OneMillisecondPerBatch {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            std::thread::sleep(Duration::from_millis(1));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn flush_returns_while_spans_keep_coming() {
+        // A flush waits for what was queued before it, not for a producer that never
+        // stops: the worker takes nothing new until the flush is answered.
+        // Exports slower than the producer: the queue always holds a full batch.
+        let (p, c) = processor(&OneMillisecondPerBatch, 2048, 64);
+        let p = Arc::new(p);
+        let stop = Arc::new(AtomicBool::new(false));
+        let producer = {
+            let (p, stop) = (Arc::clone(&p), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    p.on_end(span(i));
+                    i += 1;
+                }
+                i
+            })
+        };
+        for _ in 0..5 {
+            // Spans are flowing (and the queue has filled) before each flush.
+            let seen = c.accepted.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed);
+            while c.accepted.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed) < seen + 4096 {
+                std::thread::yield_now();
+            }
+            let start = Instant::now();
+            p.force_flush().unwrap();
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "flush took {:?}",
+                start.elapsed()
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        let produced = producer.join().unwrap();
+        p.force_flush().unwrap();
+        let (exported, dropped) = (c.exported.load(Ordering::Relaxed), c.dropped.load(Ordering::Relaxed));
+        assert_eq!(exported + dropped, produced, "every span exported or counted dropped");
+    }
 }
