@@ -174,14 +174,48 @@ enum ExportRunner {
     /// the throughput bench: 9–23 % more spans/s unthrottled (docs/performance.md).
     #[cfg(feature = "otlp-grpc")]
     GrpcRuntime(tokio::runtime::Handle),
-    /// HTTP: a thread of its own per batch. opentelemetry-otlp's HTTP client here is
-    /// reqwest's blocking one: an export blocks the thread that polls it for the
-    /// whole round trip. Polled on the export thread, one batch was in flight at a
-    /// time, and a collector 20 ms away capped the export at ~23k spans/s. A thread
-    /// per batch (hundreds of spans) costs a fraction of a microsecond per span and
-    /// holds nothing between exports.
+    /// HTTP: a thread of a blocking pool per batch. opentelemetry-otlp's HTTP client
+    /// here is reqwest's blocking one: an export blocks the thread that polls it for
+    /// the whole round trip. Polled on the export thread, one batch was in flight at
+    /// a time, and a collector 20 ms away capped the export at ~23k spans/s.
     #[cfg(feature = "otlp-http")]
-    OwnThread,
+    BlockingPool(BlockingPool),
+}
+
+/// Tokio's blocking pool (tokio is in the tree through reqwest): its threads are
+/// kept between exports. A new thread per batch measured a drop now and then at
+/// 200k spans/s (2 runs of 32), likely the process-wide memory-map lock that
+/// creating and ending a thread (its stack) takes, 400 times a second there.
+#[cfg(feature = "otlp-http")]
+#[derive(Debug)]
+pub(crate) struct BlockingPool {
+    handle: tokio::runtime::Handle,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+#[cfg(feature = "otlp-http")]
+impl BlockingPool {
+    fn start() -> Result<Self, InstallError> {
+        // A current-thread runtime nobody drives: only its blocking pool is used.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .thread_name("genai-trace-http-export")
+            .build()
+            .map_err(|e| InstallError::Exporter(format!("cannot start the HTTP export threads: {e}")))?;
+        Ok(Self {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+#[cfg(feature = "otlp-http")]
+impl Drop for BlockingPool {
+    fn drop(&mut self) {
+        // Never blocks, so dropping the exporter inside an async context cannot panic.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -200,24 +234,17 @@ impl opentelemetry_sdk::trace::SpanExporter for OffThreadSpanExporter {
                         "the gRPC export task did not finish: {e}"
                     )))
                 }),
+            // An export that panics is a failed export too.
             #[cfg(feature = "otlp-http")]
-            ExportRunner::OwnThread => {
-                let (done, result) = futures_channel::oneshot::channel();
-                let spawned = std::thread::Builder::new()
-                    .name("genai-trace-http-export".into())
-                    .spawn(move || {
-                        let _ = done.send(futures_executor::block_on(inner.export(batch)));
-                    });
-                if let Err(e) = spawned {
-                    return Err(OTelSdkError::InternalFailure(format!(
-                        "cannot start an HTTP export thread: {e}"
-                    )));
-                }
-                // A thread that panicked dropped its sender: a failed export.
-                result
-                    .await
-                    .unwrap_or_else(|_| Err(OTelSdkError::InternalFailure("the HTTP export thread panicked".into())))
-            }
+            ExportRunner::BlockingPool(pool) => pool
+                .handle
+                .spawn_blocking(move || futures_executor::block_on(inner.export(batch)))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(OTelSdkError::InternalFailure(format!(
+                        "the HTTP export did not finish: {e}"
+                    )))
+                }),
         }
     }
 
@@ -332,7 +359,7 @@ pub(crate) fn span_exporter(
         if r.protocol == OtlpProtocol::HttpProtobuf {
             return Ok(Box::new(OffThreadSpanExporter {
                 inner: std::sync::Arc::new(built),
-                runs_on: ExportRunner::OwnThread,
+                runs_on: ExportRunner::BlockingPool(BlockingPool::start()?),
             }));
         }
         return Ok(Box::new(built));
