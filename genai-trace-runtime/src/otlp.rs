@@ -110,42 +110,61 @@ fn build_error(e: impl std::fmt::Display) -> InstallError {
     InstallError::Exporter(e.to_string())
 }
 
-/// A Tokio runtime of genai-trace's own for tonic: the gRPC exporter must be built
-/// inside a runtime that stays alive while exporting. Owning it (rather than using
-/// the caller's) makes gRPC work from a plain `fn main` and from `#[tokio::main]`
-/// alike; it is shut down in the background, so dropping the guard inside an async
-/// context cannot panic.
-///
-/// Two worker threads: the span export converts and encodes on the runtime (see
-/// [`ExportRunner::GrpcRuntime`]), and with one thread every batch in flight waited for that
-/// one thread. Interleaved runs of the throughput bench: unthrottled received
-/// 941k / 932k / 885k / 835k / 739k spans against 803k / 747k / 834k / 870k / 766k with
-/// one thread; at 200k spans/s with a 768-span queue, dropped 350 / 334 / 56 / 361 /
-/// 69 against 1,052 / 2,555 / 3,645 / 230 / 9.
-#[cfg(feature = "otlp-grpc")]
-pub(crate) struct GrpcRuntime {
+/// A Tokio runtime genai-trace owns. It is shut down in the background, so dropping
+/// it (the guard, an exporter) inside an async context cannot panic.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+#[derive(Debug)]
+pub(crate) struct OwnedRuntime {
     handle: tokio::runtime::Handle,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// The runtime for tonic: the gRPC exporter must be built inside a runtime that
+/// stays alive while exporting. Owning it (rather than using the caller's) makes
+/// gRPC work from a plain `fn main` and from `#[tokio::main]` alike.
 #[cfg(feature = "otlp-grpc")]
-impl GrpcRuntime {
-    pub(crate) fn start() -> Result<Self, InstallError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("genai-trace-grpc")
-            .enable_all()
+pub(crate) type GrpcRuntime = OwnedRuntime;
+
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+impl OwnedRuntime {
+    fn build(builder: &mut tokio::runtime::Builder, what: &str) -> Result<Self, InstallError> {
+        let runtime = builder
             .build()
-            .map_err(|e| InstallError::Exporter(format!("cannot start the gRPC runtime: {e}")))?;
+            .map_err(|e| InstallError::Exporter(format!("cannot start the {what}: {e}")))?;
         Ok(Self {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
         })
     }
+
+    /// Two worker threads: the span export converts and encodes on the runtime (see
+    /// [`ExportRunner::GrpcRuntime`]), and with one thread every batch in flight
+    /// waited for that one thread. Interleaved runs of the throughput bench:
+    /// unthrottled received 941k / 932k / 885k / 835k / 739k spans against 803k /
+    /// 747k / 834k / 870k / 766k with one thread; at 200k spans/s with a 768-span
+    /// queue, dropped 350 / 334 / 56 / 361 / 69 against 1,052 / 2,555 / 3,645 / 230 / 9.
+    #[cfg(feature = "otlp-grpc")]
+    pub(crate) fn start() -> Result<Self, InstallError> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2).thread_name("genai-trace-grpc").enable_all();
+        Self::build(&mut builder, "gRPC runtime")
+    }
+
+    /// Tokio's blocking pool (tokio is in the tree through reqwest): its threads are
+    /// kept between exports. A new thread per batch measured a drop now and then at
+    /// 200k spans/s (2 runs of 32), likely the process-wide memory-map lock that
+    /// creating and ending a thread (its stack) takes, 400 times a second there.
+    /// A current-thread runtime nobody drives: only its blocking pool is used.
+    #[cfg(feature = "otlp-http")]
+    fn blocking_pool() -> Result<Self, InstallError> {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder.thread_name("genai-trace-http-export");
+        Self::build(&mut builder, "HTTP export threads")
+    }
 }
 
-#[cfg(feature = "otlp-grpc")]
-impl Drop for GrpcRuntime {
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+impl Drop for OwnedRuntime {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
@@ -179,43 +198,7 @@ enum ExportRunner {
     /// the whole round trip. Polled on the export thread, one batch was in flight at
     /// a time, and a collector 20 ms away capped the export at ~23k spans/s.
     #[cfg(feature = "otlp-http")]
-    BlockingPool(BlockingPool),
-}
-
-/// Tokio's blocking pool (tokio is in the tree through reqwest): its threads are
-/// kept between exports. A new thread per batch measured a drop now and then at
-/// 200k spans/s (2 runs of 32), likely the process-wide memory-map lock that
-/// creating and ending a thread (its stack) takes, 400 times a second there.
-#[cfg(feature = "otlp-http")]
-#[derive(Debug)]
-pub(crate) struct BlockingPool {
-    handle: tokio::runtime::Handle,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-#[cfg(feature = "otlp-http")]
-impl BlockingPool {
-    fn start() -> Result<Self, InstallError> {
-        // A current-thread runtime nobody drives: only its blocking pool is used.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .thread_name("genai-trace-http-export")
-            .build()
-            .map_err(|e| InstallError::Exporter(format!("cannot start the HTTP export threads: {e}")))?;
-        Ok(Self {
-            handle: runtime.handle().clone(),
-            runtime: Some(runtime),
-        })
-    }
-}
-
-#[cfg(feature = "otlp-http")]
-impl Drop for BlockingPool {
-    fn drop(&mut self) {
-        // Never blocks, so dropping the exporter inside an async context cannot panic.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
+    BlockingPool(OwnedRuntime),
 }
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -359,7 +342,7 @@ pub(crate) fn span_exporter(
         if r.protocol == OtlpProtocol::HttpProtobuf {
             return Ok(Box::new(OffThreadSpanExporter {
                 inner: std::sync::Arc::new(built),
-                runs_on: ExportRunner::BlockingPool(BlockingPool::start()?),
+                runs_on: ExportRunner::BlockingPool(OwnedRuntime::blocking_pool()?),
             }));
         }
         return Ok(Box::new(built));
