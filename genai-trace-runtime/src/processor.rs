@@ -162,15 +162,12 @@ impl Shared {
     fn push(&self, span: QueuedSpan, add_attributes: impl FnOnce(&mut Vec<KeyValue>)) {
         let mut q = self.lock_queue();
         if q.closed || q.spans.len() >= self.settings.max_queue_size {
+            let closed = q.closed;
             drop(q);
             drop(span);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
-                crate::diag::warn(format_args!(
-                    "the {} export queue is full ({} spans) or closed; spans are being dropped \
-                     (see genai_trace::health() for the count)",
-                    self.name, self.settings.max_queue_size
-                ));
+                self.warn_dropping(closed);
             }
             return;
         }
@@ -185,6 +182,28 @@ impl Shared {
         drop(q);
         if full_batch {
             self.wake_worker();
+        }
+    }
+
+    /// The first drop's warning says what to change: a full queue names the two
+    /// settings that let the export keep up; a closed one, that telemetry was shut down.
+    #[cold]
+    fn warn_dropping(&self, closed: bool) {
+        if closed {
+            crate::diag::warn(format_args!(
+                "the {} exporter is shut down; spans that end after shutdown are dropped \
+                 (see genai_trace::health() for the count)",
+                self.name
+            ));
+        } else {
+            crate::diag::warn(format_args!(
+                "the {} export queue is full ({} spans); spans are being dropped (see \
+                 genai_trace::health() for the count). If the export keeps up on average \
+                 but not through bursts or stalls, raise max_queue_size / \
+                 OTEL_BSP_MAX_QUEUE_SIZE; for a distant collector, raise \
+                 max_concurrent_exports / OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+                self.name, self.settings.max_queue_size
+            ));
         }
     }
 }
@@ -674,6 +693,67 @@ mod tests {
         *exp.0.block.lock().unwrap() = false;
         p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(c.exported.load(Ordering::Relaxed), accepted);
+    }
+
+    /// Collects the messages of `genai_trace` warnings.
+    #[cfg(feature = "tracing")]
+    struct Warnings(Arc<Mutex<Vec<String>>>);
+
+    #[cfg(feature = "tracing")]
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            struct Message<'a>(&'a mut String);
+            impl tracing::field::Visit for Message<'_> {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                    if field.name() == "message" {
+                        *self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            if event.metadata().target() == "genai_trace" && *event.metadata().level() == tracing::Level::WARN {
+                let mut message = String::new();
+                event.record(&mut Message(&mut message));
+                self.0.lock().unwrap().push(message);
+            }
+        }
+    }
+
+    #[cfg(feature = "tracing")]
+    #[test]
+    fn the_first_drop_warns_once_and_says_what_to_change() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let warnings = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Warnings(warnings.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            // A full queue: the export is held, 40 spans meet a 10-span queue.
+            let exp = TestExporter::default();
+            *exp.0.block.lock().unwrap() = true;
+            let (p, c) = processor(&exp, 10, 10);
+            for i in 0..40 {
+                p.on_end(span(i));
+            }
+            assert!(c.dropped.load(Ordering::Relaxed) >= 20);
+            *exp.0.block.lock().unwrap() = false;
+            p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+            // A span that ends after shutdown.
+            let (p, c) = processor(&TestExporter::default(), 10, 10);
+            p.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+            p.on_end(span(0));
+            assert_eq!(c.dropped.load(Ordering::Relaxed), 1);
+        });
+        let w = warnings.lock().unwrap();
+        assert_eq!(
+            w.len(),
+            2,
+            "one warning per exporter, the later drops only counted: {w:?}"
+        );
+        assert!(w[0].contains("queue is full (10 spans)"), "{}", w[0]);
+        assert!(
+            w[0].contains("OTEL_BSP_MAX_QUEUE_SIZE") && w[0].contains("max_concurrent_exports"),
+            "{}",
+            w[0]
+        );
+        assert!(w[1].contains("shut down") && !w[1].contains("full"), "{}", w[1]);
     }
 
     /// Keeps every exported span's attributes.
