@@ -17,7 +17,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context as LayerContext;
 
-use crate::semconv as sc;
+use crate::genai::semconv as sc;
 
 /// Writes one JSON object per `tracing` event:
 /// `{"timestamp", "level", "target", "message", <fields>, "trace_id", "span_id", "session.id"}`.
@@ -169,7 +169,7 @@ where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     use tracing_subscriber::filter::filter_fn;
-    let provider = crate::install::logger_provider()?;
+    let provider = crate::pipeline::state::logger_provider()?;
     let bridge = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
     let not_exporter = filter_fn(|m| !EXPORTER_TARGETS.iter().any(|t| m.target().starts_with(t)));
     Some(bridge.with_filter(not_exporter))

@@ -6,11 +6,12 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
 
-use crate::config::{ExporterKind, ExporterSpec, SamplerConfig, Telemetry, TelemetryBuilder};
-use crate::install::TelemetryGuard;
+pub use crate::export::memory::{InMemoryExporters, MemoryExporter, memory_exporter};
+use crate::setup::builder::{Telemetry, TelemetryBuilder};
+use crate::setup::guard::TelemetryGuard;
+use crate::setup::sampler::SamplerConfig;
 
 static TEST_LOCK: Mutex<()> = Mutex::new(());
 
@@ -19,54 +20,6 @@ static TEST_LOCK: Mutex<()> = Mutex::new(());
 /// not run concurrently with other installing tests of the same binary.
 pub fn exclusive() -> MutexGuard<'static, ()> {
     TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// An in-memory span exporter that keeps its spans after shutdown (the SDK's
-/// clears them), so a test can read what a guard drop delivered.
-///
-/// ```
-/// use genai_trace_runtime::{span, testing, Telemetry};
-/// let _lock = testing::exclusive();
-/// let mem = testing::memory_exporter();
-/// let guard = Telemetry::builder().env_lookup(|_| None).with_exporter("memory", mem.clone()).install().unwrap();
-/// span("work").in_scope(|| ());
-/// drop(guard);
-/// assert_eq!(mem.spans().len(), 1);
-/// ```
-pub fn memory_exporter() -> MemoryExporter {
-    MemoryExporter::default()
-}
-
-/// See [`memory_exporter`].
-#[derive(Clone, Debug, Default)]
-pub struct MemoryExporter {
-    inner: InMemorySpanExporter,
-}
-
-impl MemoryExporter {
-    /// Every span exported so far.
-    pub fn spans(&self) -> Vec<SpanData> {
-        self.inner.get_finished_spans().unwrap_or_default()
-    }
-}
-
-impl SpanExporter for MemoryExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.inner.export(batch).await
-    }
-    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// The in-memory exporters a [`TestTelemetry`] installs.
-#[derive(Clone, Debug)]
-pub struct InMemoryExporters {
-    /// Exported spans.
-    pub spans: MemoryExporter,
-    /// Exported metrics.
-    #[cfg(feature = "metrics")]
-    pub metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter,
 }
 
 /// Telemetry installed into memory for one test.
@@ -104,15 +57,11 @@ impl TestTelemetry {
             #[cfg(feature = "metrics")]
             metrics: opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
         };
-        let mut builder = Telemetry::builder()
+        let builder = Telemetry::builder()
             .env_lookup(|_| None)
             .service_name("genai-trace-test")
             .sampler(SamplerConfig::AlwaysOn);
-        builder.exporters.push(ExporterSpec {
-            name: "in-memory",
-            kind: ExporterKind::InMemory(exporters.clone()),
-        });
-        let guard = configure(builder)
+        let guard = configure(builder.with_in_memory(exporters.clone()))
             .install()
             .unwrap_or_else(|e| panic!("test telemetry: {e}"));
         Self {

@@ -12,9 +12,9 @@ use std::time::SystemTime;
 
 use futures_core::Stream;
 
-use crate::record::{Message, Usage};
-use crate::semconv as sc;
-use crate::span::SpanGuard;
+use crate::genai::message::{Message, Usage};
+use crate::genai::semconv as sc;
+use crate::span::guard::{SpanGuard, StreamSummary};
 
 /// A streamed chunk (delta) that records what it carries.
 ///
@@ -259,14 +259,6 @@ fn observe<T>(state: &mut Option<Box<StreamState>>, item: Option<&T>, record: Ch
     }
 }
 
-/// What the span learns when a stream ends.
-pub(crate) struct StreamSummary {
-    pub chunks: u64,
-    pub first: Option<SystemTime>,
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub last: Option<SystemTime>,
-}
-
 pin_project_lite::pin_project! {
     /// A stream whose items are recorded in the span of the call that made it.
     /// The span's context is attached during each `poll_next`.
@@ -395,60 +387,3 @@ pub fn record_chunk<T: RecordChunk>(item: &T, c: &mut ChunkRecorder<'_>) {
 
 /// The chunk function that only counts items.
 pub fn count_chunk<T>(_: &T, _: &mut ChunkRecorder<'_>) {}
-
-// ----------------------------------------------------------------------------
-// Dispatch used by the macro (autoref specialisation on the concrete item type).
-
-/// Wraps a stream item for [`RecordChunk`] / `Result` dispatch.
-#[doc(hidden)]
-pub struct ChunkOf<'a, T: ?Sized>(pub &'a T);
-
-#[doc(hidden)]
-pub trait ChunkResultOfChunks {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
-}
-#[doc(hidden)]
-pub trait ChunkResult {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
-}
-#[doc(hidden)]
-pub trait ChunkPlain {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
-}
-#[doc(hidden)]
-pub trait ChunkIgnored {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
-}
-
-fn error_parts<E: fmt::Display>(e: &E) -> (&'static str, String) {
-    (crate::span::type_path::<E>(), e.to_string())
-}
-
-impl<T: RecordChunk, E: fmt::Display> ChunkResultOfChunks for &&&ChunkOf<'_, Result<T, E>> {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
-        match self.0 {
-            Ok(v) => v.record_chunk(c),
-            Err(e) => {
-                let (t, m) = error_parts(e);
-                c.error(t, t, &m);
-            }
-        }
-    }
-}
-impl<T, E: fmt::Display> ChunkResult for &&ChunkOf<'_, Result<T, E>> {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
-        if let Err(e) = self.0 {
-            let (t, m) = error_parts(e);
-            c.error(t, t, &m);
-        }
-    }
-}
-impl<T: RecordChunk + ?Sized> ChunkPlain for &ChunkOf<'_, T> {
-    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
-        self.0.record_chunk(c);
-    }
-}
-impl<T: ?Sized> ChunkIgnored for ChunkOf<'_, T> {
-    #[inline]
-    fn __genai_chunk(&self, _: &mut ChunkRecorder<'_>) {}
-}

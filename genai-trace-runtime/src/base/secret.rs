@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::base::attr_value::ToAttributeValue;
+
 /// Exporter headers (for example `Authorization` or `x-api-key`).
 ///
 /// `Debug` shows the header names only; values are never formatted anywhere in
@@ -93,7 +95,7 @@ impl<T> From<T> for Secret<T> {
     }
 }
 
-const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 impl<T> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,14 +109,8 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
-impl<T> crate::ToAttributeValue for Secret<T> {
+impl<T> ToAttributeValue for Secret<T> {
     fn to_attribute_value(&self) -> Option<opentelemetry::Value> {
         Some(opentelemetry::Value::from(REDACTED))
-    }
-}
-
-impl<T> crate::ToContent for Secret<T> {
-    fn to_content(&self) -> serde_json::Value {
-        serde_json::Value::String(REDACTED.to_owned())
     }
 }

@@ -1,10 +1,8 @@
-//! OTLP exporters (traces and metrics) through `opentelemetry-otlp`.
-//!
-//! genai-trace resolves every setting itself (builder > env > default) and hands
-//! explicit values to `opentelemetry-otlp`, so one precedence rule holds for all
-//! of them and bad env values get our one-line warning instead of a build error.
+//! OTLP exporters (traces, metrics and logs) through `opentelemetry-otlp`, built
+//! from settings already resolved ([`ResolvedOtlp`]: `setup` applies builder >
+//! env > default), and the runtimes their exports run on.
 
-// Without an OTLP feature only `resolve` runs (and reports the missing feature).
+// Without an OTLP feature nothing here is built (`setup` reports the missing feature).
 #![cfg_attr(
     not(any(feature = "otlp-http", feature = "otlp-grpc")),
     allow(dead_code, unused_variables)
@@ -12,10 +10,36 @@
 
 use std::time::Duration;
 
-use crate::config::{OtlpExporter, OtlpProtocol};
-use crate::env::{ConfigWarning, EnvSettings, OtlpEnv, validate_url};
-use crate::install::InstallError;
-use crate::secret::SecretHeaders;
+use crate::base::errors::InstallError;
+use crate::base::secret::SecretHeaders;
+
+/// Where OTLP data is sent, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP over HTTP with protobuf bodies (`http/protobuf`, the default; port 4318).
+    HttpProtobuf,
+    /// OTLP over gRPC (`grpc`, port 4317; needs the `otlp-grpc` feature).
+    Grpc,
+}
+
+impl OtlpProtocol {
+    /// The exporter's name in health snapshots, which is also the cargo feature
+    /// that provides it (`otlp-http`, `otlp-grpc`).
+    pub fn exporter_name(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "otlp-http",
+            Self::Grpc => "otlp-grpc",
+        }
+    }
+
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HttpProtobuf => "http/protobuf",
+            Self::Grpc => "grpc",
+        }
+    }
+}
 
 /// Which signal an endpoint is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +58,7 @@ pub(crate) enum Signal {
 }
 
 impl Signal {
-    fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Self::Traces => "/v1/traces",
             Self::Metrics => "/v1/metrics",
@@ -51,59 +75,6 @@ pub(crate) struct ResolvedOtlp {
     pub headers: SecretHeaders,
     pub timeout: Duration,
     pub gzip: bool,
-}
-
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub(crate) fn resolve(
-    cfg: &OtlpExporter,
-    env: &EnvSettings,
-    signal: Signal,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<ResolvedOtlp, InstallError> {
-    let senv: &OtlpEnv = match signal {
-        Signal::Traces => &env.otlp_traces,
-        Signal::Metrics => &env.otlp_metrics,
-        Signal::Logs => &env.otlp_logs,
-    };
-    let mut protocol = cfg.protocol.or(senv.protocol).unwrap_or(OtlpProtocol::HttpProtobuf);
-    if protocol == OtlpProtocol::Grpc && !cfg!(feature = "otlp-grpc") {
-        if cfg.protocol == Some(OtlpProtocol::Grpc) {
-            return Err(InstallError::FeatureMissing("otlp-grpc"));
-        }
-        warnings.push(ConfigWarning {
-            variable: "OTEL_EXPORTER_OTLP_PROTOCOL".into(),
-            message: "\"grpc\" needs the otlp-grpc feature of genai-trace; using http/protobuf".into(),
-        });
-        protocol = OtlpProtocol::HttpProtobuf;
-    }
-    if protocol == OtlpProtocol::HttpProtobuf && !cfg!(feature = "otlp-http") {
-        return Err(InstallError::FeatureMissing("otlp-http"));
-    }
-    let join = |base: &str| match protocol {
-        OtlpProtocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), signal.path()),
-        OtlpProtocol::Grpc => base.to_owned(),
-    };
-    let endpoint = if let Some(base) = &cfg.endpoint {
-        validate_url(base).map_err(|why| InstallError::InvalidConfig(format!("OTLP endpoint {base:?}: {why}")))?;
-        join(base)
-    } else if let Some(e) = &senv.endpoint {
-        if e.signal_specific { e.url.clone() } else { join(&e.url) }
-    } else {
-        match protocol {
-            OtlpProtocol::HttpProtobuf => join("http://localhost:4318"),
-            OtlpProtocol::Grpc => "http://localhost:4317".to_owned(),
-        }
-    };
-    let mut headers = senv.headers.clone();
-    headers.extend(&cfg.headers);
-    Ok(ResolvedOtlp {
-        protocol,
-        endpoint,
-        headers,
-        timeout: cfg.timeout.or(senv.timeout).unwrap_or(DEFAULT_TIMEOUT),
-        gzip: cfg.gzip.or(senv.gzip).unwrap_or(false),
-    })
 }
 
 fn build_error(e: impl std::fmt::Display) -> InstallError {
@@ -322,7 +293,7 @@ macro_rules! build_exporter {
 pub(crate) fn span_exporter(
     r: &ResolvedOtlp,
     #[cfg(feature = "otlp-grpc")] grpc: &mut Option<GrpcRuntime>,
-) -> Result<Box<dyn crate::processor::DynSpanExporter>, InstallError> {
+) -> Result<Box<dyn crate::export::processor::DynSpanExporter>, InstallError> {
     #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
     {
         #[cfg(feature = "otlp-grpc")]
@@ -373,70 +344,4 @@ pub(crate) fn log_exporter(
     return build_exporter!(opentelemetry_otlp::LogExporter, r, grpc);
     #[cfg(not(feature = "otlp-grpc"))]
     build_exporter!(opentelemetry_otlp::LogExporter, r, &mut None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::env::read_env;
-    use std::collections::HashMap;
-
-    fn env(vars: &[(&str, &str)]) -> EnvSettings {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        read_env(&move |k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn endpoint_precedence() {
-        let mut w = vec![];
-        let e = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318/")]);
-        let r = resolve(&OtlpExporter::http(), &e, Signal::Traces, &mut w).unwrap();
-        assert_eq!(r.endpoint, "http://env:4318/v1/traces");
-        let r = resolve(
-            &OtlpExporter::http().endpoint("http://code:1"),
-            &e,
-            Signal::Metrics,
-            &mut w,
-        )
-        .unwrap();
-        assert_eq!(r.endpoint, "http://code:1/v1/metrics");
-        let e = env(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:9/custom"),
-        ]);
-        let r = resolve(&OtlpExporter::http(), &e, Signal::Traces, &mut w).unwrap();
-        assert_eq!(r.endpoint, "http://traces:9/custom");
-        let r = resolve(&OtlpExporter::http(), &env(&[]), Signal::Traces, &mut w).unwrap();
-        assert_eq!(r.endpoint, "http://localhost:4318/v1/traces");
-        assert!(w.is_empty());
-    }
-
-    #[test]
-    fn headers_timeout_and_compression() {
-        let mut w = vec![];
-        let e = env(&[
-            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20env,x-a=1"),
-            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "250"),
-            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
-        ]);
-        let r = resolve(&OtlpExporter::http().header("x-a", "2"), &e, Signal::Traces, &mut w).unwrap();
-        let h: HashMap<_, _> = r.headers.expose().collect();
-        assert_eq!(h["authorization"], "Bearer env");
-        assert_eq!(h["x-a"], "2", "the builder wins over the env");
-        assert_eq!(r.timeout, Duration::from_millis(250));
-        assert!(r.gzip);
-        assert!(!format!("{r:?}").contains("Bearer"));
-    }
-
-    #[test]
-    fn invalid_builder_endpoint_is_an_error() {
-        let err = resolve(
-            &OtlpExporter::http().endpoint("localhost:4318"),
-            &env(&[]),
-            Signal::Traces,
-            &mut vec![],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("http://"), "{err}");
-    }
 }

@@ -5,14 +5,20 @@
 //! kill switch `OTEL_SDK_DISABLED=true` disables telemetry whatever the code says.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 
-use crate::processor::{BatchSettings, DynSpanExporter};
-use crate::secret::SecretHeaders;
+use crate::base::secret::SecretHeaders;
+#[cfg(feature = "console")]
+use crate::export::console::ConsoleExporter;
+#[cfg(feature = "testing")]
+use crate::export::memory::InMemoryExporters;
+use crate::export::otlp::OtlpProtocol;
+use crate::export::processor::DynSpanExporter;
+use crate::genai::content::{ContentCapture, RedactHook};
+use crate::setup::sampler::SamplerConfig;
 
 /// Entry point of the setup API.
 ///
@@ -44,89 +50,6 @@ impl Telemetry {
     pub fn from_env() -> TelemetryBuilder {
         TelemetryBuilder::default()
     }
-}
-
-/// Where OTLP data is sent, and how.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OtlpProtocol {
-    /// OTLP over HTTP with protobuf bodies (`http/protobuf`, the default; port 4318).
-    HttpProtobuf,
-    /// OTLP over gRPC (`grpc`, port 4317; needs the `otlp-grpc` feature).
-    Grpc,
-}
-
-impl OtlpProtocol {
-    /// The exporter's name in health snapshots, which is also the cargo feature
-    /// that provides it (`otlp-http`, `otlp-grpc`).
-    pub fn exporter_name(self) -> &'static str {
-        match self {
-            Self::HttpProtobuf => "otlp-http",
-            Self::Grpc => "otlp-grpc",
-        }
-    }
-
-    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HttpProtobuf => "http/protobuf",
-            Self::Grpc => "grpc",
-        }
-    }
-}
-
-/// Whether prompt and completion content is recorded, and where.
-///
-/// Off ([`ContentCapture::NoContent`]) by default: with it, no byte of a
-/// prompt, completion or `sensitive` argument leaves the process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ContentCapture {
-    /// Content is never recorded (default; also `false`).
-    #[default]
-    NoContent,
-    /// Content goes on spans as attributes (also `true`).
-    SpanOnly,
-    /// Content goes in the `gen_ai.client.inference.operation.details` event only.
-    EventOnly,
-    /// Both.
-    SpanAndEvent,
-}
-
-impl ContentCapture {
-    /// Content is recorded on spans.
-    pub fn on_span(self) -> bool {
-        matches!(self, Self::SpanOnly | Self::SpanAndEvent)
-    }
-    /// Content is recorded in events.
-    pub fn in_event(self) -> bool {
-        matches!(self, Self::EventOnly | Self::SpanAndEvent)
-    }
-}
-
-impl FromStr for ContentCapture {
-    type Err = ();
-    /// Accepts `true`/`false` and the semconv names, case-insensitively.
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "FALSE" | "NO_CONTENT" => Ok(Self::NoContent),
-            "TRUE" | "SPAN_ONLY" => Ok(Self::SpanOnly),
-            "EVENT_ONLY" => Ok(Self::EventOnly),
-            "SPAN_AND_EVENT" => Ok(Self::SpanAndEvent),
-            _ => Err(()),
-        }
-    }
-}
-
-/// Which traces are recorded.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SamplerConfig {
-    /// Every trace.
-    AlwaysOn,
-    /// No trace.
-    AlwaysOff,
-    /// A fraction of root traces by trace id, ignoring the parent's decision.
-    Ratio(f64),
-    /// Follow the parent's decision; roots are sampled with this ratio (the default, 1.0).
-    ParentBasedRatio(f64),
 }
 
 /// An OTLP exporter: protocol, endpoint, headers, timeout and compression.
@@ -214,11 +137,11 @@ pub(crate) struct ExporterSpec {
 
 pub(crate) enum ExporterKind {
     #[cfg(feature = "console")]
-    Console(crate::console::ConsoleExporter),
+    Console(ConsoleExporter),
     Otlp(OtlpExporter),
     Custom(Box<dyn DynSpanExporter>),
     #[cfg(feature = "testing")]
-    InMemory(crate::testing::InMemoryExporters),
+    InMemory(InMemoryExporters),
 }
 
 pub(crate) type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -241,7 +164,7 @@ pub struct TelemetryBuilder {
     pub(crate) metric_export_interval: Option<Duration>,
     pub(crate) content_capture: Option<ContentCapture>,
     pub(crate) max_content_bytes: Option<usize>,
-    pub(crate) redact: Option<crate::content::RedactHook>,
+    pub(crate) redact: Option<RedactHook>,
     pub(crate) disabled: bool,
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
     pub(crate) print_warnings: bool,
@@ -307,11 +230,11 @@ impl TelemetryBuilder {
     /// The development console: a span tree per trace on stderr.
     #[cfg(feature = "console")]
     pub fn with_console(self) -> Self {
-        self.with_console_exporter(crate::console::ConsoleExporter::tree())
+        self.with_console_exporter(ConsoleExporter::tree())
     }
     /// A console exporter configured by hand (JSON lines, another writer, colours).
     #[cfg(feature = "console")]
-    pub fn with_console_exporter(mut self, console: crate::console::ConsoleExporter) -> Self {
+    pub fn with_console_exporter(mut self, console: ConsoleExporter) -> Self {
         self.exporters.push(ExporterSpec {
             name: "console",
             kind: ExporterKind::Console(console),
@@ -437,45 +360,13 @@ impl TelemetryBuilder {
         self
     }
 
-    pub(crate) fn batch_settings(&self, env: &crate::env::EnvSettings) -> BatchSettings {
-        let d = BatchSettings::default();
-        BatchSettings {
-            max_queue_size: self
-                .max_queue_size
-                .or(env.bsp_max_queue_size)
-                .unwrap_or(d.max_queue_size),
-            max_export_batch_size: self
-                .max_export_batch_size
-                .or(env.bsp_max_export_batch_size)
-                .unwrap_or(d.max_export_batch_size),
-            scheduled_delay: self
-                .scheduled_delay
-                .or(env.bsp_schedule_delay)
-                .unwrap_or(d.scheduled_delay),
-            export_timeout: self
-                .export_timeout
-                .or(env.bsp_export_timeout)
-                .unwrap_or(d.export_timeout),
-            max_concurrent_exports: self
-                .max_concurrent_exports
-                .or(env.bsp_max_concurrent_exports)
-                .unwrap_or(d.max_concurrent_exports),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_capture_parsing() {
-        assert_eq!("true".parse(), Ok(ContentCapture::SpanOnly));
-        assert_eq!("False".parse(), Ok(ContentCapture::NoContent));
-        assert_eq!("span_and_event".parse(), Ok(ContentCapture::SpanAndEvent));
-        assert_eq!("EVENT_ONLY".parse(), Ok(ContentCapture::EventOnly));
-        assert_eq!("maybe".parse::<ContentCapture>(), Err(()));
-        assert!(ContentCapture::SpanAndEvent.on_span() && ContentCapture::SpanAndEvent.in_event());
-        assert!(!ContentCapture::default().on_span());
+    /// Adds the in-memory exporters of a `testing::TestTelemetry`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn with_in_memory(mut self, exporters: InMemoryExporters) -> Self {
+        self.exporters.push(ExporterSpec {
+            name: "in-memory",
+            kind: ExporterKind::InMemory(exporters),
+        });
+        self
     }
 }

@@ -3,11 +3,10 @@
 //! hook, then truncation that keeps JSON valid.
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-
-use crate::config::ContentCapture;
 
 /// A redaction hook: sees the attribute key and the content (JSON text or plain
 /// text) before it is recorded; returns the text to record, or `None` to drop it.
@@ -164,6 +163,48 @@ fn longest_string(json: &mut Json) -> Option<&mut String> {
     }
 }
 
+/// Whether prompt and completion content is recorded, and where.
+///
+/// Off ([`ContentCapture::NoContent`]) by default: with it, no byte of a
+/// prompt, completion or `sensitive` argument leaves the process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContentCapture {
+    /// Content is never recorded (default; also `false`).
+    #[default]
+    NoContent,
+    /// Content goes on spans as attributes (also `true`).
+    SpanOnly,
+    /// Content goes in the `gen_ai.client.inference.operation.details` event only.
+    EventOnly,
+    /// Both.
+    SpanAndEvent,
+}
+
+impl ContentCapture {
+    /// Content is recorded on spans.
+    pub fn on_span(self) -> bool {
+        matches!(self, Self::SpanOnly | Self::SpanAndEvent)
+    }
+    /// Content is recorded in events.
+    pub fn in_event(self) -> bool {
+        matches!(self, Self::EventOnly | Self::SpanAndEvent)
+    }
+}
+
+impl FromStr for ContentCapture {
+    type Err = ();
+    /// Accepts `true`/`false` and the semconv names, case-insensitively.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "FALSE" | "NO_CONTENT" => Ok(Self::NoContent),
+            "TRUE" | "SPAN_ONLY" => Ok(Self::SpanOnly),
+            "EVENT_ONLY" => Ok(Self::EventOnly),
+            "SPAN_AND_EVENT" => Ok(Self::SpanAndEvent),
+            _ => Err(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +253,16 @@ mod tests {
         }));
         assert_eq!(p.prepare_text("k", "card 4111").unwrap().text, "card ****");
         assert!(p.prepare_text("drop", "x").is_none());
+    }
+
+    #[test]
+    fn content_capture_parsing() {
+        assert_eq!("true".parse(), Ok(ContentCapture::SpanOnly));
+        assert_eq!("False".parse(), Ok(ContentCapture::NoContent));
+        assert_eq!("span_and_event".parse(), Ok(ContentCapture::SpanAndEvent));
+        assert_eq!("EVENT_ONLY".parse(), Ok(ContentCapture::EventOnly));
+        assert_eq!("maybe".parse::<ContentCapture>(), Err(()));
+        assert!(ContentCapture::SpanAndEvent.on_span() && ContentCapture::SpanAndEvent.in_event());
+        assert!(!ContentCapture::default().on_span());
     }
 }

@@ -10,11 +10,8 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
-use crate::semconv as sc;
-use crate::span::SpanGuard;
-
-/// The baggage keys copied onto every span started inside a session.
-pub const SESSION_BAGGAGE_KEYS: [&str; 3] = [sc::SESSION_ID, sc::USER_ID, sc::GEN_AI_CONVERSATION_ID];
+use crate::genai::semconv as sc;
+use crate::span::guard::SpanGuard;
 
 /// Describes a session; [`SessionBuilder::start`] opens it.
 #[derive(Debug, Default)]

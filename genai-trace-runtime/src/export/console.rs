@@ -18,7 +18,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::semconv;
+use crate::genai::semconv;
 
 /// Spans held back waiting for their root, at most.
 pub const MAX_BUFFERED_SPANS: usize = 10_000;

@@ -27,7 +27,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
-use crate::span_data::{FinishedSpan, SpanAttributes};
+use crate::base::diag;
+use crate::base::span_data::{FinishedSpan, SpanAttributes};
 
 /// Batch settings shared by every exporter of one installation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,13 +191,13 @@ impl Shared {
     #[cold]
     fn warn_dropping(&self, closed: bool) {
         if closed {
-            crate::diag::warn(format_args!(
+            diag::warn(format_args!(
                 "the {} exporter is shut down; spans that end after shutdown are dropped \
                  (see genai_trace::health() for the count)",
                 self.name
             ));
         } else {
-            crate::diag::warn(format_args!(
+            diag::warn(format_args!(
                 "the {} export queue is full ({} spans); spans are being dropped (see \
                  genai_trace::health() for the count). If the export keeps up on average \
                  but not through bursts or stalls, raise max_queue_size / \
@@ -579,7 +580,7 @@ impl Shared {
             }
             Err(e) => {
                 self.counters.failed.fetch_add(n, Ordering::Relaxed);
-                crate::diag::warn_limited(
+                diag::warn_limited(
                     &self.counters.warned_failure,
                     format_args!("the {} exporter failed to export {n} spans: {e}", self.name),
                 );
@@ -768,7 +769,7 @@ mod tests {
     }
 
     fn own_span(i: u64) -> FinishedSpan {
-        crate::span_data::OpenSpan {
+        crate::base::span_data::OpenSpan {
             span_context: span(i).span_context,
             parent_span_id: SpanId::INVALID,
             parent_span_is_remote: false,

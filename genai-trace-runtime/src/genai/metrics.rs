@@ -4,8 +4,8 @@
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Histogram, Meter};
 
-use crate::semconv::{self as sc, metric};
-use crate::span_data::MetricAttributes;
+use crate::base::span_data::MetricAttributes;
+use crate::genai::semconv::{self as sc, metric};
 
 /// One finished GenAI operation, as the metrics see it.
 #[derive(Clone, Copy, Debug)]

@@ -1,10 +1,5 @@
-//! Carrying the trace across boundaries: W3C `traceparent`, `tracestate` and
-//! `baggage` in HTTP headers, string maps and message headers; and the current
-//! context into spawned tasks, blocking pools and threads.
-//!
-//! Extracted baggage is bounded ([`MAX_BAGGAGE_ENTRIES`], [`MAX_BAGGAGE_BYTES`])
-//! and only ever becomes span attributes: nothing in it configures genai-trace
-//! (content capture in particular is never read from it).
+//! W3C `traceparent`, `tracestate` and `baggage` in HTTP headers, string maps
+//! and message headers, with incoming baggage bounded.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -81,7 +76,7 @@ fn bound_baggage(cx: Context) -> Context {
         bytes += size;
         kept.push(KeyValue::new(k.clone(), v.clone()));
     }
-    crate::diag::warn_limited(
+    crate::base::diag::warn_limited(
         &BAGGAGE_WARNED,
         format_args!(
             "incoming baggage exceeded {MAX_BAGGAGE_ENTRIES} entries / {MAX_BAGGAGE_BYTES} bytes; {} of {} entries kept",
@@ -178,47 +173,6 @@ pub fn inject_message<M: MessageHeaders + ?Sized>(message: &mut M) {
 /// Reads a context from a message's headers.
 pub fn extract_message<M: MessageHeaders + ?Sized>(message: &M) -> Context {
     extract(&MessageExtractor(message))
-}
-
-// ---- into tasks, pools and threads ---------------------------------------------
-
-/// Wraps `f` so it runs in the current context, wherever it is called: for
-/// thread pools (rayon's `spawn`, `scope`), callbacks and queues of closures.
-pub fn bind<R>(f: impl FnOnce() -> R) -> impl FnOnce() -> R {
-    let cx = Context::current();
-    move || {
-        let _attached = cx.attach();
-        f()
-    }
-}
-
-/// `std::thread::spawn` that carries the current context into the thread.
-pub fn spawn_thread<F, R>(f: F) -> std::thread::JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    std::thread::spawn(bind(f))
-}
-
-/// `tokio::spawn` that carries the current context into the task.
-#[cfg(feature = "tokio")]
-pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    tokio::spawn(future.with_current_context())
-}
-
-/// `tokio::task::spawn_blocking` that carries the current context into the closure.
-#[cfg(feature = "tokio")]
-pub fn spawn_blocking<F, R>(f: F) -> tokio::task::JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    tokio::task::spawn_blocking(bind(f))
 }
 
 #[cfg(test)]

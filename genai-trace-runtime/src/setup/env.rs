@@ -5,29 +5,13 @@
 //! fails: a bad value always falls back to the built-in default, and says so.
 //! The lookup is a function so tests never have to mutate the process environment.
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::config::{ContentCapture, OtlpProtocol, SamplerConfig};
-use crate::secret::SecretHeaders;
-
-/// One bad environment value: which variable, what was wrong, what is used instead.
-///
-/// Printed as one line on stderr when telemetry is installed and kept in
-/// [`crate::Health::warnings`]. A header value is never part of the text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigWarning {
-    /// The environment variable (or builder setting) the value came from.
-    pub variable: String,
-    /// What was wrong and which fallback is used, in one sentence.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "genai-trace: warning: {}: {}", self.variable, self.message)
-    }
-}
+use crate::base::errors::ConfigWarning;
+use crate::base::secret::SecretHeaders;
+use crate::export::otlp::OtlpProtocol;
+use crate::genai::content::ContentCapture;
+use crate::setup::sampler::SamplerConfig;
 
 /// Which exporters `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,10 @@
+//! Getting finished spans out of the process: the counting batch processor and
+//! its queue, and the exporters it feeds (OTLP over HTTP and gRPC, the console,
+//! the in-memory exporters of the tests). Uses `base` and `genai`.
+
+#[cfg(feature = "console")]
+pub(crate) mod console;
+#[cfg(feature = "testing")]
+pub(crate) mod memory;
+pub(crate) mod otlp;
+pub(crate) mod processor;

@@ -1,0 +1,213 @@
+//! Everything `#[genai_span]`'s expansion names, in one place: the crate's
+//! `__private` module. Not a public API: no stability promise.
+//!
+//! Besides re-exports of the span machinery, this holds the dispatch the
+//! expansion does on concrete types by autoref specialisation: method lookup
+//! finds the most specific impl first (`&&&Wrapper` before `&&Wrapper` ...), so
+//! any argument, return or item type compiles, and types that implement the
+//! recording traits are recorded through them.
+#![allow(missing_docs, missing_debug_implementations)]
+
+use std::fmt;
+
+use serde_json::Value as Json;
+
+pub use opentelemetry::trace::SpanKind;
+
+use crate::genai::message::ToContent;
+pub use crate::genai::recorder::ContentSlot;
+use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder};
+pub use crate::span::callsite::{CallSite, NameSuffix, StartAttributes};
+pub use crate::span::current::Attached;
+use crate::span::error::{ErrorType, type_path};
+pub use crate::span::future::{Instrumented, InstrumentedThen, body_once, call_once, record_nothing, run_recorded};
+pub use crate::span::guard::SpanGuard;
+use crate::span::stream::{ChunkRecorder, RecordChunk};
+pub use crate::span::stream::{InstrumentedIter, InstrumentedStream};
+
+// ---- arguments: request types and `sensitive` content ------------------------
+
+/// Wraps an argument so the macro can ask whether its type records itself.
+#[doc(hidden)]
+pub struct RequestArg<'a, T: ?Sized>(pub &'a T);
+/// Wraps a return value for [`RecordResponse`] dispatch.
+#[doc(hidden)]
+pub struct ResponseOf<'a, T: ?Sized>(pub &'a T);
+/// Wraps a `sensitive` argument for [`ToContent`] dispatch.
+#[doc(hidden)]
+pub struct ContentArg<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait RequestViaTrait {
+    fn __genai_request(&self, r: &mut Recorder<'_>);
+}
+#[doc(hidden)]
+pub trait RequestIgnored {
+    fn __genai_request(&self, r: &mut Recorder<'_>);
+}
+impl<T: RecordRequest + ?Sized> RequestViaTrait for &RequestArg<'_, T> {
+    #[inline]
+    fn __genai_request(&self, r: &mut Recorder<'_>) {
+        self.0.record_request(r);
+    }
+}
+impl<T: ?Sized> RequestIgnored for RequestArg<'_, T> {
+    #[inline]
+    fn __genai_request(&self, _: &mut Recorder<'_>) {}
+}
+
+#[doc(hidden)]
+pub trait ResponseViaTrait {
+    fn __genai_response(&self, g: &mut SpanGuard);
+}
+#[doc(hidden)]
+pub trait ResponseIgnored {
+    fn __genai_response(&self, g: &mut SpanGuard);
+}
+impl<T: RecordResponse + ?Sized> ResponseViaTrait for &ResponseOf<'_, T> {
+    fn __genai_response(&self, g: &mut SpanGuard) {
+        g.record_response(|r| self.0.record_response(r));
+    }
+}
+impl<T: ?Sized> ResponseIgnored for ResponseOf<'_, T> {
+    #[inline]
+    fn __genai_response(&self, _: &mut SpanGuard) {}
+}
+
+#[doc(hidden)]
+pub trait ContentViaTrait {
+    fn __genai_content(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ContentViaDebug {
+    fn __genai_content(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ContentIgnored {
+    fn __genai_content(&self) -> Option<Json>;
+}
+impl<T: ToContent + ?Sized> ContentViaTrait for &&ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        Some(self.0.to_content())
+    }
+}
+impl<T: std::fmt::Debug + ?Sized> ContentViaDebug for &ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        Some(Json::String(format!("{:?}", self.0)))
+    }
+}
+impl<T: ?Sized> ContentIgnored for ContentArg<'_, T> {
+    fn __genai_content(&self) -> Option<Json> {
+        None
+    }
+}
+
+// ---- return values: errors -----------------------------------------------------
+
+/// Wraps a return value so the macro can dispatch on its type (autoref
+/// specialisation: the most specific impl is found first by method lookup).
+#[doc(hidden)]
+pub struct Outcome<'a, T: ?Sized>(pub &'a T);
+
+macro_rules! outcome_trait {
+    ($trait:ident) => {
+        #[doc(hidden)]
+        pub trait $trait {
+            fn __genai_record(&self, guard: &mut SpanGuard);
+        }
+    };
+}
+outcome_trait!(OutcomeErrorType);
+outcome_trait!(OutcomeDisplay);
+outcome_trait!(OutcomeDebug);
+outcome_trait!(OutcomeOpaque);
+outcome_trait!(OutcomeValue);
+
+impl<T, E: ErrorType + fmt::Display> OutcomeErrorType for &&&&Outcome<'_, Result<T, E>> {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
+        if let Err(e) = self.0 {
+            guard.record_error(&e.error_type(), type_path::<E>(), &e.to_string());
+        }
+    }
+}
+impl<T, E: fmt::Display> OutcomeDisplay for &&&Outcome<'_, Result<T, E>> {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
+        if let Err(e) = self.0 {
+            guard.record_error(type_path::<E>(), type_path::<E>(), &e.to_string());
+        }
+    }
+}
+impl<T, E: fmt::Debug> OutcomeDebug for &&Outcome<'_, Result<T, E>> {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
+        if let Err(e) = self.0 {
+            guard.record_error(type_path::<E>(), type_path::<E>(), &format!("{e:?}"));
+        }
+    }
+}
+impl<T, E> OutcomeOpaque for &Outcome<'_, Result<T, E>> {
+    fn __genai_record(&self, guard: &mut SpanGuard) {
+        if self.0.is_err() {
+            guard.record_error(type_path::<E>(), type_path::<E>(), "");
+        }
+    }
+}
+impl<T: ?Sized> OutcomeValue for Outcome<'_, T> {
+    #[inline]
+    fn __genai_record(&self, _guard: &mut SpanGuard) {}
+}
+
+// ---- stream items ------------------------------------------------------------------
+
+/// Wraps a stream item for [`RecordChunk`] / `Result` dispatch.
+#[doc(hidden)]
+pub struct ChunkOf<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ChunkResultOfChunks {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkResult {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkPlain {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkIgnored {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+
+fn error_parts<E: fmt::Display>(e: &E) -> (&'static str, String) {
+    (type_path::<E>(), e.to_string())
+}
+
+impl<T: RecordChunk, E: fmt::Display> ChunkResultOfChunks for &&&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        match self.0 {
+            Ok(v) => v.record_chunk(c),
+            Err(e) => {
+                let (t, m) = error_parts(e);
+                c.error(t, t, &m);
+            }
+        }
+    }
+}
+impl<T, E: fmt::Display> ChunkResult for &&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        if let Err(e) = self.0 {
+            let (t, m) = error_parts(e);
+            c.error(t, t, &m);
+        }
+    }
+}
+impl<T: RecordChunk + ?Sized> ChunkPlain for &ChunkOf<'_, T> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        self.0.record_chunk(c);
+    }
+}
+impl<T: ?Sized> ChunkIgnored for ChunkOf<'_, T> {
+    #[inline]
+    fn __genai_chunk(&self, _: &mut ChunkRecorder<'_>) {}
+}

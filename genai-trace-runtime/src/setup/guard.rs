@@ -1,0 +1,135 @@
+//! The guard `install()` returns: it keeps the pipeline installed, and flushes
+//! and shuts it down when dropped, within the shutdown timeout.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::base::diag;
+use crate::base::errors::ShutdownError;
+#[cfg(feature = "otlp-grpc")]
+use crate::export::otlp::GrpcRuntime;
+use crate::pipeline::state;
+
+/// Keeps telemetry installed. Dropping it (or [`TelemetryGuard::shutdown`])
+/// flushes every span and metric and shuts the providers down, waiting at most
+/// the shutdown timeout (default 5 s) even when the backend is unreachable.
+#[must_use = "telemetry is shut down as soon as the guard is dropped"]
+pub struct TelemetryGuard {
+    owned: Option<Owned>,
+}
+
+impl TelemetryGuard {
+    /// A guard holding nothing: telemetry disabled.
+    pub(crate) fn disabled() -> Self {
+        Self { owned: None }
+    }
+
+    /// A guard holding an installed pipeline.
+    pub(crate) fn installed(owned: Owned) -> Self {
+        Self { owned: Some(owned) }
+    }
+}
+
+/// What an installed pipeline owns: its providers and the runtime gRPC runs on.
+pub(crate) struct Owned {
+    pub(crate) tracer_provider: SdkTracerProvider,
+    #[cfg(feature = "metrics")]
+    pub(crate) meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    #[cfg(feature = "logs")]
+    pub(crate) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    /// Kept alive while exporting; dropped (stopped) after the providers shut down.
+    #[cfg(feature = "otlp-grpc")]
+    pub(crate) _grpc: Option<GrpcRuntime>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("installed", &self.owned.is_some())
+            .finish()
+    }
+}
+
+impl TelemetryGuard {
+    /// `true` when this guard holds an installed pipeline (not disabled).
+    pub fn is_installed(&self) -> bool {
+        self.owned.is_some()
+    }
+
+    /// Exports everything ended so far without shutting down.
+    pub fn flush(&self) -> Result<(), ShutdownError> {
+        let Some(o) = &self.owned else { return Ok(()) };
+        let spans = o.tracer_provider.force_flush();
+        #[cfg(feature = "metrics")]
+        if let Some(mp) = &o.meter_provider {
+            mp.force_flush().map_err(|e| ShutdownError::Failed(e.to_string()))?;
+        }
+        #[cfg(feature = "logs")]
+        if let Some(lp) = &o.logger_provider {
+            lp.force_flush().map_err(|e| ShutdownError::Failed(e.to_string()))?;
+        }
+        spans.map_err(|e| ShutdownError::Failed(e.to_string()))
+    }
+
+    /// Flushes and shuts down, reporting what went wrong.
+    pub fn shutdown(mut self) -> Result<(), ShutdownError> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), ShutdownError> {
+        let Some(owned) = self.owned.take() else { return Ok(()) };
+        let _lock = state::install_lock();
+        // New spans stop here; the ones already ended are flushed below.
+        state::retire();
+        opentelemetry::global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
+
+        let timeout = owned.shutdown_timeout;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tp = owned.tracer_provider.clone();
+        #[cfg(feature = "metrics")]
+        let mp = owned.meter_provider.clone();
+        #[cfg(feature = "logs")]
+        let lp = owned.logger_provider.clone();
+        // On a helper thread so a stuck exporter cannot hold the caller past the timeout.
+        let spawned = std::thread::Builder::new()
+            .name("genai-trace-shutdown".into())
+            .spawn(move || {
+                #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_mut))]
+                let mut result = tp.shutdown_with_timeout(timeout).map_err(|e| e.to_string());
+                #[cfg(feature = "metrics")]
+                if let Some(mp) = mp {
+                    result = result.and(mp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
+                }
+                #[cfg(feature = "logs")]
+                if let Some(lp) = lp {
+                    result = result.and(lp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
+                }
+                let _ = tx.send(result);
+            });
+        let result = match spawned {
+            Err(e) => Err(ShutdownError::Failed(format!("cannot start the shutdown thread: {e}"))),
+            Ok(_) => match rx.recv_timeout(timeout + Duration::from_millis(200)) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) if e.contains("Timeout") || e.contains("timed out") => Err(ShutdownError::Timeout(timeout)),
+                Ok(Err(e)) => Err(ShutdownError::Failed(e)),
+                Err(_) => Err(ShutdownError::Timeout(timeout)),
+            },
+        };
+        drop(owned);
+        match &result {
+            Ok(()) => diag::info(format_args!("telemetry shut down; every span was flushed")),
+            Err(e) => diag::warn(format_args!("{e}")),
+        }
+        result
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        // Problems were reported by shutdown_inner.
+        let _ = self.shutdown_inner();
+    }
+}

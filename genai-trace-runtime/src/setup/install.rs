@@ -1,0 +1,236 @@
+//! `install()`: reads the environment, builds the span exporters and their batch
+//! processors, the tracer provider and the other signals' providers, sets the
+//! OpenTelemetry globals, and publishes the installation for the hot path.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{RandomIdGenerator, SdkTracerProvider};
+
+use crate::base::diag;
+use crate::base::errors::{ConfigWarning, InstallError};
+use crate::export::otlp::Signal;
+use crate::export::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
+use crate::pipeline::health;
+use crate::pipeline::state::{self, Active, OwnPipeline};
+use crate::setup::builder::{ExporterKind, ExporterSpec, OtlpExporter, TelemetryBuilder};
+use crate::setup::env::{EnvSettings, ExporterChoice, read_env};
+use crate::setup::guard::{Owned, TelemetryGuard};
+use crate::setup::resolve;
+use crate::setup::sampler::{sampler, samples_no_root};
+use crate::setup::signals::SignalBuilders;
+
+/// The exporters to use when the code added none: `OTEL_TRACES_EXPORTER` (default `otlp`).
+fn exporters_from_env(env: &EnvSettings) -> Vec<ExporterSpec> {
+    let choices = env
+        .traces_exporter
+        .clone()
+        .unwrap_or_else(|| vec![ExporterChoice::Otlp]);
+    let mut out = Vec::new();
+    for c in choices {
+        match c {
+            ExporterChoice::Otlp => out.push(ExporterSpec {
+                name: "otlp",
+                kind: ExporterKind::Otlp(OtlpExporter::from_env()),
+            }),
+            #[cfg(feature = "console")]
+            ExporterChoice::Console => out.push(ExporterSpec {
+                name: "console",
+                kind: ExporterKind::Console(crate::export::console::ConsoleExporter::tree()),
+            }),
+            #[cfg(not(feature = "console"))]
+            ExporterChoice::Console => diag::warn(format_args!(
+                "OTEL_TRACES_EXPORTER: console needs the console feature; ignored"
+            )),
+        }
+    }
+    out
+}
+
+/// One batch processor per span exporter, and the counters `health()` reads.
+struct SpanProcessors {
+    processors: Vec<BatchProcessor>,
+    counters: Vec<(&'static str, Arc<ExporterCounters>)>,
+}
+
+impl TelemetryBuilder {
+    /// Builds the pipeline and makes it current for every instrumented call.
+    ///
+    /// Returns a disabled guard (instrumentation stays free) when `OTEL_SDK_DISABLED=true`
+    /// or [`TelemetryBuilder::disabled`] was set; an error only for a problem in the
+    /// code's configuration or when telemetry is already installed.
+    pub fn install(mut self) -> Result<TelemetryGuard, InstallError> {
+        let env = read_env(&*self.env);
+        let mut warnings = env.warnings.clone();
+        let specs = std::mem::take(&mut self.exporters);
+        let result = self.install_inner(&env, &mut warnings, specs);
+        if self.print_warnings {
+            for w in &warnings {
+                diag::warn(format_args!("{}: {}", w.variable, w.message));
+            }
+        }
+        health::set_last_warnings(warnings);
+        result
+    }
+
+    fn install_inner(
+        &self,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+        specs: Vec<ExporterSpec>,
+    ) -> Result<TelemetryGuard, InstallError> {
+        if self.disabled || env.sdk_disabled {
+            return Ok(TelemetryGuard::disabled());
+        }
+        let _lock = state::install_lock();
+        if state::active().is_some() {
+            return Err(InstallError::AlreadyInstalled);
+        }
+        let specs = self.span_exporter_specs(env, specs)?;
+        let scope = InstrumentationScope::builder("genai-trace")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let mut signals = SignalBuilders::new(self, env);
+        let SpanProcessors { processors, counters } =
+            self.span_processors(specs, env, warnings, &mut signals, &scope)?;
+
+        let resource = resolve::resource(self, env);
+        let sampler_cfg = resolve::sampler(self, env);
+        let started = Arc::new(AtomicU64::new(0));
+        let own_spans = self.tracer_provider.is_none().then(|| OwnPipeline {
+            sampler: sampler(sampler_cfg),
+            ids: RandomIdGenerator::default(),
+            queues: processors.iter().map(BatchProcessor::queue).collect(),
+            started: Arc::clone(&started),
+        });
+        let tracer_provider = match self.tracer_provider.clone() {
+            Some(p) => p,
+            None => {
+                let mut b = SdkTracerProvider::builder()
+                    .with_resource(resource.clone())
+                    .with_sampler(sampler(sampler_cfg));
+                for (i, p) in processors.into_iter().enumerate() {
+                    b = b.with_span_processor(if i == 0 {
+                        p.counting_starts(Arc::clone(&started))
+                    } else {
+                        p
+                    });
+                }
+                b.build()
+            }
+        };
+        #[cfg_attr(
+            not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
+            allow(unused_variables)
+        )]
+        let providers = signals.build(&resource);
+
+        let tracer = tracer_provider.tracer_with_scope(scope.clone());
+        opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+        opentelemetry::global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
+            vec![
+                Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
+                Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
+            ],
+        ));
+        #[cfg(feature = "metrics")]
+        let instruments = providers.meter.as_ref().map(|mp| {
+            use opentelemetry::metrics::MeterProvider as _;
+            crate::genai::metrics::GenAiInstruments::new(&mp.meter_with_scope(scope.clone()))
+        });
+        state::publish(
+            Active {
+                tracer,
+                spans: own_spans,
+                content: resolve::content_policy(self, env),
+                #[cfg(feature = "metrics")]
+                instruments,
+                exporters: counters,
+                started,
+                #[cfg(feature = "logs")]
+                logger_provider: providers.logger.clone(),
+            },
+            self.tracer_provider.is_none() && samples_no_root(sampler_cfg),
+        );
+        Ok(TelemetryGuard::installed(Owned {
+            tracer_provider,
+            #[cfg(feature = "metrics")]
+            meter_provider: providers.meter,
+            #[cfg(feature = "logs")]
+            logger_provider: providers.logger,
+            #[cfg(feature = "otlp-grpc")]
+            _grpc: providers.grpc,
+            shutdown_timeout: resolve::shutdown_timeout(self),
+        }))
+    }
+
+    /// The span exporters: the code's, else `OTEL_TRACES_EXPORTER`'s; plus OTLP
+    /// when `with_otlp_if_configured` finds an endpoint in the environment.
+    fn span_exporter_specs(
+        &self,
+        env: &EnvSettings,
+        mut specs: Vec<ExporterSpec>,
+    ) -> Result<Vec<ExporterSpec>, InstallError> {
+        if specs.is_empty() && self.tracer_provider.is_none() {
+            specs = exporters_from_env(env);
+        }
+        let has_otlp = specs.iter().any(|s| matches!(s.kind, ExporterKind::Otlp(_)));
+        if self.otlp_if_configured && env.otlp_traces.endpoint.is_some() && !has_otlp {
+            specs.push(ExporterSpec {
+                name: "otlp",
+                kind: ExporterKind::Otlp(OtlpExporter::from_env()),
+            });
+        }
+        if self.tracer_provider.is_some() && !specs.is_empty() {
+            return Err(InstallError::InvalidConfig(
+                "exporters cannot be added to a tracer provider you built yourself; add them to your provider".into(),
+            ));
+        }
+        Ok(specs)
+    }
+
+    /// Builds each span exporter (and, for OTLP, the metric and log exporters
+    /// beside it) and starts its batch processor.
+    fn span_processors(
+        &self,
+        specs: Vec<ExporterSpec>,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+        signals: &mut SignalBuilders,
+        scope: &InstrumentationScope,
+    ) -> Result<SpanProcessors, InstallError> {
+        let batch = resolve::batch_settings(self, env);
+        let mut out = SpanProcessors {
+            processors: Vec::new(),
+            counters: Vec::new(),
+        };
+        for spec in specs {
+            let mut name = spec.name;
+            let exporter: Box<dyn DynSpanExporter> = match spec.kind {
+                #[cfg(feature = "console")]
+                ExporterKind::Console(c) => Box::new(c),
+                ExporterKind::Custom(e) => e,
+                #[cfg(feature = "testing")]
+                ExporterKind::InMemory(m) => {
+                    #[cfg(feature = "metrics")]
+                    signals.add_metric_exporter(m.metrics.clone());
+                    Box::new(m.spans.clone())
+                }
+                ExporterKind::Otlp(o) => {
+                    let traces = resolve::otlp(&o, env, Signal::Traces, warnings)?;
+                    name = traces.protocol.exporter_name();
+                    signals.otlp_span_exporter(&o, &traces, env, warnings)?
+                }
+            };
+            let c = Arc::new(ExporterCounters::default());
+            out.processors.push(
+                BatchProcessor::new(name, exporter, batch, Arc::clone(&c), scope.clone())
+                    .map_err(|e| InstallError::Exporter(format!("cannot start the export thread: {e}")))?,
+            );
+            out.counters.push((name, c));
+        }
+        Ok(out)
+    }
+}

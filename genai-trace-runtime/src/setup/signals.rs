@@ -1,0 +1,188 @@
+//! Metrics and logs: the readers and exporters the span exporters' settings ask
+//! for (an OTLP exporter also exports metrics and logs unless told otherwise; the
+//! in-memory exporters of the tests keep metrics), collected while the span
+//! exporters are built, then turned into providers.
+
+#![cfg_attr(
+    not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
+    allow(clippy::unused_self)
+)]
+
+#[cfg(feature = "metrics")]
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+
+use crate::base::errors::{ConfigWarning, InstallError};
+#[cfg(feature = "otlp-grpc")]
+use crate::export::otlp::GrpcRuntime;
+use crate::export::otlp::ResolvedOtlp;
+#[cfg(all(
+    any(feature = "metrics", feature = "logs"),
+    any(feature = "otlp-http", feature = "otlp-grpc")
+))]
+use crate::export::otlp::Signal;
+use crate::export::processor::DynSpanExporter;
+use crate::setup::builder::OtlpExporter;
+use crate::setup::builder::TelemetryBuilder;
+use crate::setup::env::EnvSettings;
+#[cfg(all(
+    any(feature = "metrics", feature = "logs"),
+    any(feature = "otlp-http", feature = "otlp-grpc")
+))]
+use crate::setup::env::ExporterChoice;
+#[cfg(any(
+    feature = "metrics",
+    all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc"))
+))]
+use crate::setup::resolve;
+
+/// The metric and log pipelines being put together, and the gRPC runtime every
+/// gRPC exporter of the installation shares.
+pub(crate) struct SignalBuilders {
+    #[cfg(feature = "metrics")]
+    meter: opentelemetry_sdk::metrics::MeterProviderBuilder,
+    #[cfg(feature = "metrics")]
+    has_readers: bool,
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(
+        not(any(feature = "testing", feature = "otlp-http", feature = "otlp-grpc")),
+        allow(dead_code)
+    )]
+    interval: Duration,
+    /// `OTEL_METRICS_EXPORTER` unset or naming `otlp`.
+    #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
+    otlp_metrics_wanted: bool,
+    #[cfg(feature = "logs")]
+    logger: Option<opentelemetry_sdk::logs::LoggerProviderBuilder>,
+    /// `OTEL_LOGS_EXPORTER` unset or naming `otlp`.
+    #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+    otlp_logs_wanted: bool,
+    #[cfg(feature = "otlp-grpc")]
+    grpc: Option<GrpcRuntime>,
+}
+
+/// The providers [`SignalBuilders::build`] made, and the gRPC runtime to keep.
+pub(crate) struct SignalProviders {
+    #[cfg(feature = "metrics")]
+    pub(crate) meter: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    #[cfg(feature = "logs")]
+    pub(crate) logger: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    #[cfg(feature = "otlp-grpc")]
+    pub(crate) grpc: Option<GrpcRuntime>,
+}
+
+impl SignalBuilders {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(b: &TelemetryBuilder, env: &EnvSettings) -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            meter: opentelemetry_sdk::metrics::SdkMeterProvider::builder(),
+            #[cfg(feature = "metrics")]
+            has_readers: false,
+            #[cfg(feature = "metrics")]
+            interval: resolve::metric_export_interval(b, env),
+            #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
+            otlp_metrics_wanted: env
+                .metrics_exporter
+                .as_ref()
+                .is_none_or(|m| m.contains(&ExporterChoice::Otlp)),
+            #[cfg(feature = "logs")]
+            logger: None,
+            #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+            otlp_logs_wanted: env
+                .logs_exporter
+                .as_ref()
+                .is_none_or(|m| m.contains(&ExporterChoice::Otlp)),
+            #[cfg(feature = "otlp-grpc")]
+            grpc: None,
+        }
+    }
+
+    /// Metrics go to `exporter` too (the in-memory exporter of the tests).
+    #[cfg(all(feature = "metrics", feature = "testing"))]
+    pub(crate) fn add_metric_exporter(&mut self, exporter: opentelemetry_sdk::metrics::InMemoryMetricExporter) {
+        self.add_metric_reader(exporter);
+    }
+
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(
+        not(any(feature = "testing", feature = "otlp-http", feature = "otlp-grpc")),
+        allow(dead_code)
+    )]
+    fn add_metric_reader<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(&mut self, exporter: E) {
+        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(exporter)
+            .with_interval(self.interval)
+            .build();
+        let meter = std::mem::take(&mut self.meter);
+        self.meter = meter.with_reader(reader);
+        self.has_readers = true;
+    }
+
+    /// The OTLP exporter's span exporter; its metric and log exporters (to the
+    /// same collector, unless turned off) join the other signals.
+    #[cfg_attr(
+        not(all(
+            any(feature = "metrics", feature = "logs"),
+            any(feature = "otlp-http", feature = "otlp-grpc")
+        )),
+        allow(unused_variables)
+    )]
+    pub(crate) fn otlp_span_exporter(
+        &mut self,
+        o: &OtlpExporter,
+        traces: &ResolvedOtlp,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<Box<dyn DynSpanExporter>, InstallError> {
+        #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
+        if o.metrics && self.otlp_metrics_wanted {
+            let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
+            let exporter = crate::export::otlp::metric_exporter(
+                &m,
+                #[cfg(feature = "otlp-grpc")]
+                &mut self.grpc,
+            )?;
+            self.add_metric_reader(exporter);
+        }
+        #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+        if o.metrics && self.otlp_logs_wanted {
+            let l = resolve::otlp(o, env, Signal::Logs, warnings)?;
+            let exporter = crate::export::otlp::log_exporter(
+                &l,
+                #[cfg(feature = "otlp-grpc")]
+                &mut self.grpc,
+            )?;
+            let b = self
+                .logger
+                .take()
+                .unwrap_or_else(opentelemetry_sdk::logs::SdkLoggerProvider::builder);
+            self.logger = Some(b.with_batch_exporter(exporter));
+        }
+        crate::export::otlp::span_exporter(
+            traces,
+            #[cfg(feature = "otlp-grpc")]
+            &mut self.grpc,
+        )
+    }
+
+    /// The meter provider (when anything reads metrics; it becomes the global
+    /// one) and the logger provider (when logs are exported).
+    #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_variables))]
+    pub(crate) fn build(self, resource: &Resource) -> SignalProviders {
+        #[cfg(feature = "metrics")]
+        let meter = self.has_readers.then(|| {
+            let mp = self.meter.with_resource(resource.clone()).build();
+            opentelemetry::global::set_meter_provider(mp.clone());
+            mp
+        });
+        SignalProviders {
+            #[cfg(feature = "metrics")]
+            meter,
+            #[cfg(feature = "logs")]
+            logger: self.logger.map(|b| b.with_resource(resource.clone()).build()),
+            #[cfg(feature = "otlp-grpc")]
+            grpc: self.grpc,
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Ending a call: its metrics recorded, its span handed to the export queues
+//! (or ended through the SDK), its state recycled.
+
+use std::borrow::Cow;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, KeyValue};
+
+use crate::genai::semconv as sc;
+use crate::pipeline::state::Active;
+use crate::span::call::{CallData, CallState, Recording};
+use crate::span::callsite::CallSite;
+
+/// `later - earlier`, zero if the wall clock stepped back in between.
+pub(super) fn elapsed(earlier: SystemTime, later: SystemTime) -> Duration {
+    later.duration_since(earlier).unwrap_or_default()
+}
+
+/// `error.type` of a cancelled call in the duration metric.
+pub(super) const CANCELLED: &str = "cancelled";
+
+/// Records the call's metrics and ends its span; recycles the state when the
+/// guard held the only reference (the usual case: calls are detached first).
+pub(super) fn finish(mut call: Arc<CallState>) {
+    let ended = SystemTime::now();
+    match Arc::get_mut(&mut call) {
+        Some(s) => {
+            let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
+            finish_call(&s.active, s.site, s.started, s.recording, s.cx.as_ref(), d, ended);
+            CallState::recycle(call);
+        }
+        None => {
+            let mut d = call.lock();
+            finish_call(
+                &call.active,
+                call.site,
+                call.started,
+                call.recording,
+                call.cx.as_ref(),
+                &mut d,
+                ended,
+            );
+            // Late writes through the current-call stack find no span any more.
+            d.span = None;
+        }
+    }
+}
+
+fn finish_call(
+    active: &Active,
+    site: Option<&'static CallSite>,
+    started: SystemTime,
+    recording: Recording,
+    cx: Option<&Context>,
+    d: &mut CallData,
+    ended: SystemTime,
+) {
+    #[cfg(feature = "metrics")]
+    if let Some(operation) = site.and_then(|s| s.operation) {
+        let op = crate::genai::metrics::FinishedOperation {
+            operation,
+            seconds: elapsed(started, ended).as_secs_f64(),
+            error_type: d.error_type.as_deref(),
+            input_tokens: d.buf.usage.input_tokens,
+            output_tokens: d.buf.usage.output_tokens,
+        };
+        active.record_metrics(&op, &mut d.metric_attrs);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = site;
+    match recording {
+        Recording::Own => {
+            let Some(mut span) = d.span.take() else { return };
+            if !d.buf.event.is_empty() {
+                span.add_event(
+                    Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT),
+                    std::mem::take(&mut d.buf.event),
+                );
+            }
+            if d.buf.truncated {
+                span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+            }
+            if let Some(pipeline) = &active.spans {
+                pipeline.export(span.finish(ended.max(started)), &mut d.buf.kvs);
+            }
+        }
+        Recording::Sdk => {
+            let Some(cx) = cx else { return };
+            let span = cx.span();
+            if !d.buf.event.is_empty() {
+                span.add_event(sc::INFERENCE_DETAILS_EVENT, std::mem::take(&mut d.buf.event));
+            }
+            if d.buf.truncated {
+                span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
+            }
+            span.end();
+        }
+        Recording::No => {}
+    }
+}
