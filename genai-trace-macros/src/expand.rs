@@ -86,14 +86,90 @@ fn ident(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
+/// What every part of one expansion refers to: the crate paths and the
+/// generated locals (mixed-site, so they never clash with the user's names).
+struct Names {
+    krate: Path,
+    private: TokenStream,
+    attrs: Ident,
+    guard: Ident,
+    ret: Ident,
+}
+
 pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     let krate: Path = args.krate.clone().unwrap_or_else(|| syn::parse_quote!(::genai_trace));
-    let private = quote!(#krate::__private);
-    let fn_name = func.sig.ident.to_string();
-
-    // --- the static call site ------------------------------------------------
+    let n = Names {
+        private: quote!(#krate::__private),
+        krate,
+        attrs: ident("__genai_attrs"),
+        guard: ident("__genai_guard"),
+        ret: ident("__genai_ret"),
+    };
     let kind = args.kind.as_ref().map(syn::LitStr::value);
     let op = kind.as_deref().and_then(operation_of);
+    let shape = Shape::of(&func.sig);
+    let start = start_span(args, &func, kind.as_deref(), op, &shape, &n);
+    let (private, guard, ret) = (&n.private, &n.guard, &n.ret);
+    let outcome = quote! {
+        #[allow(unused_imports)]
+        use #private::{
+            OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _,
+            ResponseIgnored as _, ResponseViaTrait as _,
+        };
+        (&&#private::ResponseOf(#ret)).__genai_response(#guard);
+        (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
+    };
+
+    let Function {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let brace_span = block.brace_token.span.join();
+    let stmts = &block.stmts;
+    let body = match shape {
+        Shape::Stream { .. } => stream_body(&shape, &start, &outcome, stmts, &n),
+        Shape::Sync | Shape::AsyncFn => {
+            // Pins the body's return type so `?` and `return` infer as in the original
+            // function (the same trick tracing-attributes uses).
+            let fake_return = func_fake_return(sig.output.clone(), &ident("__genai_fake"));
+            future_or_sync_body(&shape, &start, &outcome, &quote!(#fake_return #(#stmts)*), &n)
+        }
+        Shape::ImplFuture | Shape::BoxedFuture => {
+            future_or_sync_body(&shape, &start, &outcome, &quote!(#(#stmts)*), &n)
+        }
+    };
+
+    // The body's braces keep the user's span: the item then counts as user
+    // code for lints such as `dead_code`.
+    let mut braces = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#(#inner_attrs)* #body));
+    braces.set_span(brace_span);
+    quote! {
+        #(#outer_attrs)*
+        #vis #sig #braces
+    }
+}
+
+/// `let mut __genai_guard = ...;`: the static call site and the span's start,
+/// with the attributes known at start (where samplers see them).
+fn start_span(
+    args: &Args,
+    func: &Function,
+    kind: Option<&str>,
+    op: Option<&'static Operation>,
+    shape: &Shape,
+    n: &Names,
+) -> TokenStream {
+    let Names {
+        krate,
+        private,
+        attrs,
+        guard,
+        ..
+    } = n;
+    let fn_name = func.sig.ident.to_string();
     // A literal for the value that completes the name (`model = "gpt-4o"`) makes
     // the whole name static: nothing is formatted per call.
     let literal_suffix = op.and_then(|o| {
@@ -113,16 +189,16 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             _ => None,
         }
     });
-    let static_name = match (&args.name, &kind, &literal_suffix) {
-        (Some(n), _, _) => n.value(),
+    let static_name = match (&args.name, kind, &literal_suffix) {
+        (Some(name), _, _) => name.value(),
         (None, Some(k), Some(v)) => format!("{k} {v}"),
-        (None, Some(k), None) => k.clone(),
+        (None, Some(k), None) => k.to_owned(),
         (None, None, _) => fn_name.clone(),
     };
     let operation = match op {
         Some(o) => {
-            let n = o.name;
-            quote!(::core::option::Option::Some(#n))
+            let name = o.name;
+            quote!(::core::option::Option::Some(#name))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -145,16 +221,43 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         }
         _ => quote!(::core::option::Option::None),
     };
+    let slot = match op.map(|o| o.name) {
+        Some("execute_tool") => quote!(#private::ContentSlot::ToolArguments),
+        Some("retrieval") => quote!(#private::ContentSlot::RetrievalQuery),
+        _ => quote!(#private::ContentSlot::InputMessages),
+    };
+    let has_sensitive = !args.sensitive.is_empty();
+    let recorded = start_attributes(args, func, shape, n);
+    let site = ident("__GENAI_SITE");
+    quote! {
+        // Every argument is offered to `RecordRequest`, `_unused` ones too: pedantic
+        // lints must not fire on the user's code for what the expansion does.
+        #[allow(clippy::used_underscore_binding)]
+        let mut #guard = {
+            static #site: #private::CallSite = #private::CallSite::new(
+                #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr, #slot, #has_sensitive,
+            );
+            #private::SpanGuard::start(&#site, |#attrs: &mut #private::StartAttributes<'_>| {
+                #recorded
+            })
+        };
+    }
+}
 
-    // --- attributes evaluated at span start (by reference: nothing is moved) --
-    let attrs_ident = ident("__genai_attrs");
+/// The body of the start-attributes closure: `provider`, `model`, `attrs(..)`
+/// (by reference: nothing is moved), every argument's `RecordRequest`, and the
+/// `sensitive` arguments when content is captured.
+fn start_attributes(args: &Args, func: &Function, shape: &Shape, n: &Names) -> TokenStream {
+    let Names {
+        krate, private, attrs, ..
+    } = n;
     let mut pushes = Vec::new();
     // A string literal becomes a static value: no allocation per call.
     let push = |key: TokenStream, value: &syn::Expr| match value {
         syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s), ..
-        }) => quote!(#attrs_ident.push_static(#key, #s);),
-        _ => quote!(#attrs_ident.push(#key, &(#value));),
+        }) => quote!(#attrs.push_static(#key, #s);),
+        _ => quote!(#attrs.push(#key, &(#value));),
     };
     if let Some(p) = &args.provider {
         pushes.push(push(quote!(#krate::semconv::GEN_AI_PROVIDER_NAME), p));
@@ -167,105 +270,63 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
         let call = push(quote!(#key), &a.value);
         pushes.push(quote_spanned!(a.key_span=> #call));
     }
+    if matches!(shape, Shape::Stream { .. }) {
+        pushes.push(quote!(#attrs.push(#krate::semconv::GEN_AI_REQUEST_STREAM, &true);));
+    }
 
     // Every argument gets the chance to record itself (RecordRequest); the
     // user's own tokens are used so `self` and the names resolve.
     let bindings = crate::ast::bindings(&func.sig);
     let requests = bindings
         .iter()
-        .map(|b| quote!((&&#private::RequestArg(&#b)).__genai_request(&mut #attrs_ident.recorder());));
+        .map(|b| quote!((&&#private::RequestArg(&#b)).__genai_request(&mut #attrs.recorder());));
     let sensitive: Vec<_> = args
         .sensitive
         .iter()
         .filter_map(|s| bindings.iter().find(|b| b.to_string() == s.name))
-        .map(|b| quote!(#attrs_ident.sensitive((&&&#private::ContentArg(&#b)).__genai_content());))
+        .map(|b| quote!(#attrs.sensitive((&&&#private::ContentArg(&#b)).__genai_content());))
         .collect();
     let sensitive_block = if sensitive.is_empty() {
         quote!()
     } else {
         quote! {
-            if #attrs_ident.captures_content() {
+            if #attrs.captures_content() {
                 #[allow(unused_imports)]
                 use #private::{ContentIgnored as _, ContentViaDebug as _, ContentViaTrait as _};
                 #(#sensitive)*
             }
         }
     };
-    let slot = match op.map(|o| o.name) {
-        Some("execute_tool") => quote!(#private::ContentSlot::ToolArguments),
-        Some("retrieval") => quote!(#private::ContentSlot::RetrievalQuery),
-        _ => quote!(#private::ContentSlot::InputMessages),
-    };
-    let has_sensitive = !args.sensitive.is_empty();
-    let shape = Shape::of(&func.sig);
-    if matches!(shape, Shape::Stream { .. }) {
-        pushes.push(quote!(#attrs_ident.push(#krate::semconv::GEN_AI_REQUEST_STREAM, &true);));
-    }
-
-    let guard = ident("__genai_guard");
-    let site = ident("__GENAI_SITE");
-    let start = quote! {
-        let mut #guard = {
-            static #site: #private::CallSite = #private::CallSite::new(
-                #static_name, #operation, #private::SpanKind::#span_kind, #suffix, #default_attr, #slot, #has_sensitive,
-            );
-            #private::SpanGuard::start(&#site, |#attrs_ident: &mut #private::StartAttributes<'_>| {
-                #(#pushes)*
-                #[allow(unused_imports)]
-                use #private::{RequestIgnored as _, RequestViaTrait as _};
-                #(#requests)*
-                #sensitive_block
-            })
-        };
-    };
-
-    let ret = ident("__genai_ret");
-    let outcome = quote! {
+    quote! {
+        #(#pushes)*
         #[allow(unused_imports)]
-        use #private::{
-            OutcomeDebug as _, OutcomeDisplay as _, OutcomeErrorType as _, OutcomeOpaque as _, OutcomeValue as _,
-            ResponseIgnored as _, ResponseViaTrait as _,
-        };
-        (&&#private::ResponseOf(#ret)).__genai_response(#guard);
-        (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
-    };
+        use #private::{RequestIgnored as _, RequestViaTrait as _};
+        #(#requests)*
+        #sensitive_block
+    }
+}
+
+/// Sync functions and functions that return futures: the body runs inside the
+/// span; `outcome` records the result before the span ends.
+fn future_or_sync_body(
+    shape: &Shape,
+    start: &TokenStream,
+    outcome: &TokenStream,
+    body: &TokenStream,
+    n: &Names,
+) -> TokenStream {
+    let Names {
+        private, guard, ret, ..
+    } = n;
     // For futures: a non-capturing closure, coerced to the `fn` pointer
     // `Instrumented` calls on completion (types are concrete here).
     let record_fn = quote!(|#ret, #guard| { #outcome });
-    // Per stream item: chunk recording and error items, chosen on the concrete item type.
-    let item = ident("__genai_item");
-    let chunks = ident("__genai_chunks");
-    let item_ty = match &shape {
-        Shape::Stream { item: Some(t), .. } => quote!(: &#t),
-        _ => quote!(),
-    };
-    let chunk_fn = quote! {
-        |#item #item_ty, #chunks| {
-            #[allow(unused_imports)]
-            use #private::{ChunkIgnored as _, ChunkPlain as _, ChunkResult as _, ChunkResultOfChunks as _};
-            (&&&&#private::ChunkOf(#item)).__genai_chunk(#chunks)
-        }
-    };
-
-    let Function {
-        outer_attrs,
-        inner_attrs,
-        vis,
-        sig,
-        block,
-    } = func;
-    let brace_span = block.brace_token.span.join();
-    let stmts = &block.stmts;
-    // Pins the body's return type so `?` and `return` infer as in the original
-    // function (the same trick tracing-attributes uses).
-    let fake_return = func_fake_return(sig.output.clone(), &ident("__genai_fake"));
-
-    let body = match shape.clone() {
+    match shape {
         Shape::Sync => {
             let body_fn = ident("__genai_body");
             quote! {
                 #start
-                let #body_fn = #private::body_once(move || { #fake_return #(#stmts)* });
+                let #body_fn = #private::body_once(move || { #body });
                 // Nothing recorded: the body, inline. The recording path is out of line,
                 // so this one keeps the uninstrumented function's shape (no saved registers).
                 if !#guard.is_active() {
@@ -279,7 +340,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             let future = ident("__genai_future");
             quote! {
                 #start
-                let #future = async move { #fake_return #(#stmts)* };
+                let #future = async move { #body };
                 // Not recording: the body's future is awaited bare, without the wrapper's
                 // layer (and the guard, empty, is not kept across the await).
                 if #guard.is_active() {
@@ -290,72 +351,11 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 }
             }
         }
-        Shape::Stream {
-            is_async,
-            kind,
-            in_result,
-            item: _,
-        } => {
-            let stream = ident("__genai_stream");
-            let wrapped = match kind {
-                StreamKind::Impl => quote!(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)),
-                StreamKind::Boxed => {
-                    quote!(::std::boxed::Box::pin(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)))
-                }
-                StreamKind::Iter => quote!(#private::InstrumentedIter::new(#stream, #guard, #chunk_fn)),
-            };
-            let produce = if is_async {
-                quote! {
-                    let (#ret, mut #guard) =
-                        #private::InstrumentedThen::new(async move { #(#stmts)* }, #guard).await;
-                }
-            } else {
-                let attached = ident("__genai_attached");
-                quote! {
-                    let #ret = {
-                        let #attached = #guard.attach();
-                        #private::call_once(move || { #(#stmts)* })
-                    };
-                }
-            };
-            let finish = if in_result {
-                let err = ident("__genai_err");
-                quote! {
-                    match #ret {
-                        ::core::result::Result::Ok(#stream) => ::core::result::Result::Ok(#wrapped),
-                        ::core::result::Result::Err(#err) => {
-                            // Failed before a stream existed: record the error, end the span.
-                            let #ret = ::core::result::Result::<(), _>::Err(#err);
-                            if #guard.is_active() {
-                                let #ret = &#ret;
-                                let #guard = &mut #guard;
-                                #outcome
-                            }
-                            #guard.end();
-                            match #ret {
-                                ::core::result::Result::Err(#err) => ::core::result::Result::Err(#err),
-                                ::core::result::Result::Ok(()) => ::core::unreachable!(),
-                            }
-                        }
-                    }
-                }
-            } else {
-                quote! {
-                    let #stream = #ret;
-                    #wrapped
-                }
-            };
-            quote! {
-                #start
-                #produce
-                #finish
-            }
-        }
-        shape @ (Shape::ImplFuture | Shape::BoxedFuture) => {
+        _ => {
             let attached = ident("__genai_attached");
             let inner = ident("__genai_inner");
             let wrapped = quote!(#private::Instrumented::new(#inner, #guard, #record_fn));
-            let wrapped = if shape == Shape::BoxedFuture {
+            let wrapped = if *shape == Shape::BoxedFuture {
                 quote!(::std::boxed::Box::pin(#wrapped))
             } else {
                 wrapped
@@ -364,20 +364,102 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
                 #start
                 let #inner = {
                     let #attached = #guard.attach();
-                    #private::call_once(move || { #(#stmts)* })
+                    #private::call_once(move || { #body })
                 };
                 #wrapped
             }
         }
-    };
+    }
+}
 
-    // The body's braces keep the user's span: the item then counts as user
-    // code for lints such as `dead_code`.
-    let mut braces = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, quote!(#(#inner_attrs)* #body));
-    braces.set_span(brace_span);
+/// Functions that return a stream or iterator (or a future or `Result` of one):
+/// the span lasts as long as the stream; each item is recorded by a chunk
+/// function chosen on the concrete item type.
+fn stream_body(
+    shape: &Shape,
+    start: &TokenStream,
+    outcome: &TokenStream,
+    stmts: &[syn::Stmt],
+    n: &Names,
+) -> TokenStream {
+    let Names {
+        private, guard, ret, ..
+    } = n;
+    let Shape::Stream {
+        is_async,
+        kind,
+        in_result,
+        item,
+    } = shape
+    else {
+        unreachable!("stream_body is called for stream shapes only")
+    };
+    let item_var = ident("__genai_item");
+    let chunks = ident("__genai_chunks");
+    let item_ty = match item {
+        Some(t) => quote!(: &#t),
+        None => quote!(),
+    };
+    let chunk_fn = quote! {
+        |#item_var #item_ty, #chunks| {
+            #[allow(unused_imports)]
+            use #private::{ChunkIgnored as _, ChunkPlain as _, ChunkResult as _, ChunkResultOfChunks as _};
+            (&&&&#private::ChunkOf(#item_var)).__genai_chunk(#chunks)
+        }
+    };
+    let stream = ident("__genai_stream");
+    let wrapped = match kind {
+        StreamKind::Impl => quote!(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)),
+        StreamKind::Boxed => {
+            quote!(::std::boxed::Box::pin(#private::InstrumentedStream::new(#stream, #guard, #chunk_fn)))
+        }
+        StreamKind::Iter => quote!(#private::InstrumentedIter::new(#stream, #guard, #chunk_fn)),
+    };
+    let produce = if *is_async {
+        quote! {
+            let (#ret, mut #guard) =
+                #private::InstrumentedThen::new(async move { #(#stmts)* }, #guard).await;
+        }
+    } else {
+        let attached = ident("__genai_attached");
+        quote! {
+            let #ret = {
+                let #attached = #guard.attach();
+                #private::call_once(move || { #(#stmts)* })
+            };
+        }
+    };
+    let finish = if *in_result {
+        let err = ident("__genai_err");
+        quote! {
+            match #ret {
+                ::core::result::Result::Ok(#stream) => ::core::result::Result::Ok(#wrapped),
+                ::core::result::Result::Err(#err) => {
+                    // Failed before a stream existed: record the error, end the span.
+                    let #ret = ::core::result::Result::<(), _>::Err(#err);
+                    if #guard.is_active() {
+                        let #ret = &#ret;
+                        let #guard = &mut #guard;
+                        #outcome
+                    }
+                    #guard.end();
+                    match #ret {
+                        ::core::result::Result::Err(#err) => ::core::result::Result::Err(#err),
+                        ::core::result::Result::Ok(()) => ::core::unreachable!(),
+                    }
+                }
+            }
+        }
+    } else {
+        quote! {
+            let #stream = #ret;
+            #wrapped
+        }
+    };
     quote! {
-        #(#outer_attrs)*
-        #vis #sig #braces
+        #start
+        #produce
+        #finish
     }
 }
 
