@@ -5,7 +5,11 @@
 //! untimed setup, so the figure is per chunk (plus 1/1000 of the end-of-stream
 //! summary).
 //!
+//! ```text
 //! cargo bench --bench stream_overhead --features testing
+//! ```
+// criterion_group! generates an undocumented function.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::pin::Pin;
@@ -53,7 +57,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(CHUNKS));
     g.bench_function("bare", |b| b.iter_batched(bare, drain, BatchSize::SmallInput));
     g.bench_function("genai_span/not_installed", |b| {
-        b.iter_batched(traced, drain, BatchSize::SmallInput)
+        b.iter_batched(traced, drain, BatchSize::SmallInput);
     });
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
@@ -61,7 +65,7 @@ fn bench(c: &mut Criterion) {
         .install()
         .expect("install");
     g.bench_function("genai_span/recording", |b| {
-        b.iter_batched(traced, drain, BatchSize::SmallInput)
+        b.iter_batched(traced, drain, BatchSize::SmallInput);
     });
     drop(guard);
     g.finish();

@@ -5,6 +5,8 @@
 //! environment. Without them the tests fail under CI and are skipped (with a
 //! message) elsewhere.
 #![cfg(all(feature = "testing", feature = "otlp-http"))]
+// Token sums are whole numbers: exact in f64.
+#![allow(clippy::float_cmp)]
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,8 +3,10 @@
 #![cfg(all(feature = "testing", feature = "tokio", feature = "tracing"))]
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
-use genai_trace::context::{self, MessageHeaders};
+use genai_trace::context::{self, FutureExt as _, MessageHeaders};
+use genai_trace::opentelemetry::baggage::BaggageExt as _;
 use genai_trace::opentelemetry::trace::TraceContextExt;
 use genai_trace::opentelemetry_sdk::trace::SpanData;
 use genai_trace::testing::{SharedBuffer, TestTelemetry, attribute};
@@ -51,7 +53,7 @@ async fn session_attributes_on_every_descendant_including_spawned_tasks() {
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     let root = spans.iter().find(|s| s.name == "session").unwrap();
-    assert_eq!(root.parent_span_id, genai_trace::opentelemetry::trace::SpanId::INVALID);
+    assert_eq!(root.parent_span_id, opentelemetry::trace::SpanId::INVALID);
     for s in &spans {
         assert_eq!(
             s.span_context.trace_id().to_string(),
@@ -184,7 +186,6 @@ async fn serve_one(listener: tokio::net::TcpListener) {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await.unwrap();
     let cx = context::extract_headers(&headers);
-    use genai_trace::context::FutureExt as _;
     let trace = handle_request(String::from_utf8(body).unwrap()).with_context(cx).await;
     let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{trace}", trace.len());
     reader.into_inner().write_all(reply.as_bytes()).await.unwrap();
@@ -200,7 +201,7 @@ async fn call_remote(addr: std::net::SocketAddr) -> String {
         body.len()
     );
     for (k, v) in &headers {
-        request.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+        let _ = write!(request, "{k}: {}\r\n", v.to_str().unwrap());
     }
     request.push_str("\r\n");
     request.push_str(body);
@@ -298,8 +299,6 @@ async fn incoming_baggage_never_turns_on_content_capture() {
         "baggage".to_owned(),
         "genai_trace.content_capture=SPAN_ONLY,OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true".to_owned(),
     );
-    use genai_trace::context::FutureExt as _;
-    use genai_trace::opentelemetry::baggage::BaggageExt as _;
     let cx = context::extract_map(&map);
     assert_eq!(cx.baggage().len(), 2, "kept as data");
     chat("top secret prompt").with_context(cx).await;

@@ -65,10 +65,10 @@ async fn parent() -> u32 {
     let (a, b) = tokio::join!(child(1), child(2));
     let c = tokio::select! {
         v = child(3) => v,
-        _ = tokio::time::sleep(Duration::from_secs(5)) => 0,
+        () = tokio::time::sleep(Duration::from_secs(5)) => 0,
     };
     genai_trace::set_attribute("answer", i64::from(a + b + c));
-    genai_trace::add_event("progress", vec![genai_trace::opentelemetry::KeyValue::new("step", 1)]);
+    genai_trace::add_event("progress", vec![opentelemetry::KeyValue::new("step", 1)]);
     a + b + c
 }
 
@@ -260,7 +260,7 @@ fn writes_around_a_foreign_span() {
     use genai_trace::opentelemetry::trace::{Tracer, TracerProvider};
     genai_trace::set_attribute("where", "ours, before");
     // Code using the OpenTelemetry API directly (through the installed provider).
-    let tracer = genai_trace::opentelemetry::global::tracer_provider().tracer("foreign");
+    let tracer = opentelemetry::global::tracer_provider().tracer("foreign");
     tracer.in_span("foreign", |_| genai_trace::set_attribute("where", "foreign"));
     genai_trace::add_event("after", vec![]);
 }

@@ -1,4 +1,4 @@
-//! Every function shape #[genai_span] supports, asserted on exported spans.
+//! Every function shape #[`genai_span`] supports, asserted on exported spans.
 #![cfg(feature = "testing")]
 
 use std::sync::Arc;
@@ -101,7 +101,7 @@ fn returns_impl(n: u32) -> impl Iterator<Item = u32> {
 }
 
 #[genai_span(kind = "embeddings", model = "text-embed")]
-fn returns_future(n: u32) -> impl std::future::Future<Output = u32> + Send {
+fn returns_future(n: u32) -> impl Future<Output = u32> + Send {
     async move { n + 1 }
 }
 

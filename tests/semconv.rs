@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use genai_trace::opentelemetry::Value;
 use genai_trace::opentelemetry::trace::{SpanKind, Status};
+use genai_trace::opentelemetry::{StringValue, Value};
 use genai_trace::opentelemetry_sdk::trace::SpanData;
 use genai_trace::testing::TestTelemetry;
 use genai_trace::{
@@ -23,7 +23,10 @@ fn typed(v: &Value) -> String {
         Value::F64(f) => format!("f:{f}"),
         Value::Bool(b) => format!("b:{b}"),
         Value::Array(Array::String(a)) => {
-            format!("[s]:{}", a.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|"))
+            format!(
+                "[s]:{}",
+                a.iter().map(StringValue::as_str).collect::<Vec<_>>().join("|")
+            )
         }
         other => format!("?:{other}"),
     }
@@ -329,9 +332,9 @@ fn run_all_operations() {
 
 #[test]
 fn every_operation_without_content() {
+    type Case<'a> = (&'a str, SpanKind, &'a [(&'a str, &'a str)]);
     let t = TestTelemetry::install();
     run_all_operations();
-    type Case<'a> = (&'a str, SpanKind, &'a [(&'a str, &'a str)]);
     let cases: &[Case<'_>] = &[
         (
             "text_completion gpt-3.5-turbo-instruct",

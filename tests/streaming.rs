@@ -1,5 +1,7 @@
 //! Streamed responses on every exit path, asserted on exported spans and metrics.
 #![cfg(all(feature = "testing", feature = "metrics"))]
+// Token sums are whole numbers: exact in f64.
+#![allow(clippy::float_cmp)]
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -127,7 +129,7 @@ fn a(s: &SpanData, k: &str) -> Option<Value> {
 }
 
 fn strings(v: &[&str]) -> Value {
-    Value::Array(genai_trace::opentelemetry::Array::String(
+    Value::Array(opentelemetry::Array::String(
         v.iter().map(|s| s.to_string().into()).collect(),
     ))
 }
@@ -353,7 +355,7 @@ async fn created_in_one_task_consumed_in_another() {
 async fn by_hand_with_span_options() {
     let t = TestTelemetry::install();
     let s = genai_trace::span("chat manual")
-        .kind(genai_trace::opentelemetry::trace::SpanKind::Client)
+        .kind(opentelemetry::trace::SpanKind::Client)
         .instrument_stream(model_stream(chunks(), Duration::ZERO));
     let _: Vec<Delta> = s.collect().await;
     let s = only(&t, "chat manual");

@@ -1,4 +1,4 @@
-//! Compile-time behaviour of #[genai_span]: errors point at the offending token,
+//! Compile-time behaviour of #[`genai_span`]: errors point at the offending token,
 //! and the generated code is hygienic (`#![no_implicit_prelude]`, `crate = ...`).
 #![cfg(feature = "instrument")]
 

@@ -11,7 +11,7 @@ use genai_trace::opentelemetry_sdk::trace::{SpanData, SpanExporter};
 /// Polls a future that never waits, once, with a no-op waker.
 #[inline(always)]
 #[allow(dead_code)]
-pub fn poll_once<F: Future>(f: F) -> F::Output {
+pub(crate) fn poll_once<F: Future>(f: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     let mut f = std::pin::pin!(f);
     match f.as_mut().poll(&mut cx) {
@@ -22,7 +22,7 @@ pub fn poll_once<F: Future>(f: F) -> F::Output {
 
 /// Exports into the void (the batch still crosses the export thread).
 #[derive(Debug)]
-pub struct Discard;
+pub(crate) struct Discard;
 
 impl SpanExporter for Discard {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {

@@ -77,7 +77,7 @@ impl Parse for Args {
                                     e.span(),
                                     "`crate` expects a path, e.g. `crate = my_reexport::genai_trace`",
                                 )
-                            })?)
+                            })?);
                         }
                     }
                 }

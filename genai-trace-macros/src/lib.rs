@@ -20,7 +20,7 @@ pub fn genai_span(args: TokenStream, item: TokenStream) -> TokenStream {
     let item2: proc_macro2::TokenStream = item.clone().into();
     let args = match syn::parse::<attr::Args>(args) {
         Ok(a) => a,
-        Err(e) => return with_item(e, item2),
+        Err(e) => return with_item(&e, &item2),
     };
     let func = match syn::parse2::<syn::ItemFn>(item2.clone()) {
         Ok(f) => ast::Function::from_item(f),
@@ -32,11 +32,11 @@ pub fn genai_span(args: TokenStream, item: TokenStream) -> TokenStream {
             }
             let msg = "#[genai_span] can only be applied to functions and methods with a body";
             let _ = e;
-            return with_item(syn::Error::new_spanned(first_tokens(&item2), msg), item2);
+            return with_item(&syn::Error::new_spanned(first_tokens(&item2), msg), &item2);
         }
     };
     if let Err(e) = valid::validate(&args, &func) {
-        return with_item(e, item2);
+        return with_item(&e, &item2);
     }
     if cfg!(feature = "instrument") {
         expand::expand(&args, func).into()
@@ -47,7 +47,7 @@ pub fn genai_span(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The error plus the original item, so one mistake does not cascade into
 /// "cannot find function" errors at every call site.
-fn with_item(e: syn::Error, item: proc_macro2::TokenStream) -> TokenStream {
+fn with_item(e: &syn::Error, item: &proc_macro2::TokenStream) -> TokenStream {
     let err = e.to_compile_error();
     quote::quote!(#err #item).into()
 }

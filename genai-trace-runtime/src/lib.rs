@@ -16,11 +16,13 @@ pub mod context;
 mod export;
 mod genai;
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod logging;
 mod pipeline;
 mod setup;
 mod span;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 /// Used by `#[genai_span]`'s expansion. Not a public API: no stability promise.
@@ -33,6 +35,7 @@ pub use base::errors::{ConfigWarning, InstallError, ShutdownError};
 pub use base::secret::{Secret, SecretHeaders};
 pub use context::session::{Session, SessionBuilder};
 #[cfg(feature = "console")]
+#[cfg_attr(docsrs, doc(cfg(feature = "console")))]
 pub use export::console::ConsoleExporter;
 pub use export::otlp::OtlpProtocol;
 pub use export::processor::BatchSettings;

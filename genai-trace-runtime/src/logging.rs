@@ -110,7 +110,7 @@ impl<S: Subscriber> Layer<S> for JsonLogLayer {
         }
         let mut text = Json::Object(line).to_string();
         text.push('\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = out.write_all(text.as_bytes());
     }
 }
@@ -155,7 +155,7 @@ const EXPORTER_TARGETS: [&str; 7] = [
 /// A `tracing` layer exporting events as OTLP log records (with the trace and
 /// span ids of the current context) to the installed OTLP collector. `None`
 /// when telemetry is not installed or exports no logs. Install telemetry before
-/// building the subscriber.
+/// building the subscriber. Needs the `logs` feature.
 ///
 /// ```no_run
 /// use tracing_subscriber::layer::SubscriberExt;
@@ -164,6 +164,7 @@ const EXPORTER_TARGETS: [&str; 7] = [
 /// tracing_subscriber::registry().with(genai_trace_runtime::logging::otlp_logs_layer()).init();
 /// ```
 #[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
 pub fn otlp_logs_layer<S>() -> Option<impl Layer<S> + Send + Sync + 'static>
 where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,

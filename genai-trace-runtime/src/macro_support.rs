@@ -91,7 +91,7 @@ impl<T: ToContent + ?Sized> ContentViaTrait for &&ContentArg<'_, T> {
         Some(self.0.to_content())
     }
 }
-impl<T: std::fmt::Debug + ?Sized> ContentViaDebug for &ContentArg<'_, T> {
+impl<T: fmt::Debug + ?Sized> ContentViaDebug for &ContentArg<'_, T> {
     fn __genai_content(&self) -> Option<Json> {
         Some(Json::String(format!("{:?}", self.0)))
     }

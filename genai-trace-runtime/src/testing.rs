@@ -19,7 +19,7 @@ static TEST_LOCK: Mutex<()> = Mutex::new(());
 /// install telemetry themselves (with [`crate::Telemetry::builder`]) so they do
 /// not run concurrently with other installing tests of the same binary.
 pub fn exclusive() -> MutexGuard<'static, ()> {
-    TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Telemetry installed into memory for one test.
@@ -50,6 +50,10 @@ impl TestTelemetry {
 
     /// Installs after `configure` adjusts the builder (capture mode, sampler, ...).
     /// The environment is not read unless `configure` sets an `env_lookup`.
+    ///
+    /// # Panics
+    ///
+    /// When the configured builder fails to install (a test setup error).
     pub fn install_with(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Self {
         let lock = exclusive();
         let exporters = InMemoryExporters {
@@ -79,7 +83,11 @@ impl TestTelemetry {
         self.exporters.spans.spans()
     }
 
-    /// The span named `name`; panics with the list of names if there is none or several.
+    /// The span named `name`.
+    ///
+    /// # Panics
+    ///
+    /// With the list of names, when there is no span of that name or several.
     pub fn span(&self, name: &str) -> SpanData {
         let spans = self.spans();
         let mut found: Vec<SpanData> = spans.iter().filter(|s| s.name == name).cloned().collect();
@@ -92,8 +100,9 @@ impl TestTelemetry {
         }
     }
 
-    /// Flushes and returns the metrics exported so far.
+    /// Flushes and returns the metrics exported so far (feature `metrics`).
     #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(&self) -> Vec<opentelemetry_sdk::metrics::data::ResourceMetrics> {
         if let Some(g) = &self.guard {
             let _ = g.flush();
@@ -103,7 +112,9 @@ impl TestTelemetry {
 
     /// The data points of histogram `name` in the latest metrics export
     /// (cumulative), with attributes as text. Empty when nothing was recorded.
+    /// Needs the `metrics` feature.
     #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn histogram(&self, name: &str) -> Vec<HistogramPoint> {
         use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
         let all = self.metrics();
@@ -117,7 +128,7 @@ impl TestTelemetry {
         let mut out = Vec::new();
         for m in latest
             .scope_metrics()
-            .flat_map(|s| s.metrics())
+            .flat_map(opentelemetry_sdk::metrics::data::ScopeMetrics::metrics)
             .filter(|m| m.name() == name)
         {
             macro_rules! points {
@@ -194,13 +205,16 @@ pub struct SharedBuffer(std::sync::Arc<Mutex<Vec<u8>>>);
 impl SharedBuffer {
     /// Everything written so far, as UTF-8 (lossy).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
     }
 }
 
 impl std::io::Write for SharedBuffer {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -50,7 +50,7 @@ pub(crate) struct OpenSpan {
 
 impl OpenSpan {
     /// Adds `kv` unless the span holds [`MAX_ATTRIBUTES_PER_SPAN`] already (then counts it dropped).
-    pub fn push_attribute(&mut self, attributes: &mut SpanAttributes, kv: KeyValue) {
+    pub(crate) fn push_attribute(&mut self, attributes: &mut SpanAttributes, kv: KeyValue) {
         if attributes.len() < MAX_ATTRIBUTES_PER_SPAN {
             attributes.push(kv);
         } else {
@@ -59,7 +59,7 @@ impl OpenSpan {
     }
 
     /// Adds an event timestamped now, within the SDK's default limits.
-    pub fn add_event(&mut self, name: Cow<'static, str>, mut attributes: Vec<KeyValue>) {
+    pub(crate) fn add_event(&mut self, name: Cow<'static, str>, mut attributes: Vec<KeyValue>) {
         if self.events.events.len() >= MAX_EVENTS_PER_SPAN {
             self.events.dropped_count += 1;
             return;
@@ -75,14 +75,14 @@ impl OpenSpan {
     }
 
     /// Status only moves up the order Unset < Error < Ok, as in the SDK.
-    pub fn set_status(&mut self, status: Status) {
+    pub(crate) fn set_status(&mut self, status: Status) {
         if status > self.status {
             self.status = status;
         }
     }
 
     /// The span, ended at `end_time`.
-    pub fn finish(self, end_time: SystemTime) -> FinishedSpan {
+    pub(crate) fn finish(self, end_time: SystemTime) -> FinishedSpan {
         FinishedSpan {
             span: self,
             end_time,
@@ -104,7 +104,7 @@ pub(crate) struct FinishedSpan {
 impl FinishedSpan {
     /// The SDK's export form. Runs on the export thread: the attribute vector is
     /// allocated where the exporter will free it.
-    pub fn into_span_data(self, attributes: Vec<KeyValue>, scope: &InstrumentationScope) -> SpanData {
+    pub(crate) fn into_span_data(self, attributes: Vec<KeyValue>, scope: &InstrumentationScope) -> SpanData {
         let s = self.span;
         SpanData {
             span_context: s.span_context,

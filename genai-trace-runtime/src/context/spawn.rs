@@ -23,18 +23,21 @@ where
     std::thread::spawn(bind(f))
 }
 
-/// `tokio::spawn` that carries the current context into the task.
+/// `tokio::spawn` that carries the current context into the task (feature `tokio`).
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
 where
-    F: std::future::Future + Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     tokio::spawn(future.with_current_context())
 }
 
-/// `tokio::task::spawn_blocking` that carries the current context into the closure.
+/// `tokio::task::spawn_blocking` that carries the current context into the closure
+/// (feature `tokio`).
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub fn spawn_blocking<F, R>(f: F) -> tokio::task::JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,

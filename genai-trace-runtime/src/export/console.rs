@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use crate::genai::semconv;
 
 /// Spans held back waiting for their root, at most.
-pub const MAX_BUFFERED_SPANS: usize = 10_000;
+pub(crate) const MAX_BUFFERED_SPANS: usize = 10_000;
 /// Printed span ids remembered to recognise late children.
 const REMEMBERED_SPANS: usize = 4096;
 
@@ -33,7 +33,8 @@ enum Format {
 
 type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 
-/// Prints spans for humans (a tree per trace) or tools (JSON lines).
+/// Prints spans for humans (a tree per trace) or tools (JSON lines). Needs the
+/// `console` feature (on by default).
 ///
 /// ```
 /// use genai_trace_runtime::{ConsoleExporter, Telemetry};
@@ -55,7 +56,7 @@ impl std::fmt::Debug for ConsoleExporter {
         f.debug_struct("ConsoleExporter")
             .field("format", &self.format)
             .field("color", &self.color)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +106,7 @@ impl ConsoleExporter {
     }
 
     fn write(&self, text: &str) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // A closed stderr must not break the program: console output is best effort.
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
@@ -113,7 +114,7 @@ impl ConsoleExporter {
 
     fn export_tree(&self, batch: Vec<SpanData>) {
         let mut text = String::new();
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for span in batch {
             let trace = span.span_context.trace_id();
             if st.printed.contains(&span.parent_span_id) {
@@ -225,7 +226,7 @@ impl ConsoleExporter {
         let _ = writeln!(text, "{}{}", self.paint(&branch, "2"), self.describe(&spans[i]));
         let mut kids: Vec<usize> = children
             .get(&spans[i].span_context.span_id())
-            .map(|v| v.to_vec())
+            .cloned()
             .unwrap_or_default();
         kids.sort_by_key(|&k| spans[k].start_time);
         let n = kids.len();
@@ -318,7 +319,7 @@ impl ConsoleExporter {
 
     fn flush_all(&self) {
         let mut text = String::new();
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Some(trace) = st.order.front().copied() {
             self.print_whole_trace(&mut text, &mut st, trace, "root not ended");
         }
@@ -352,9 +353,11 @@ fn kind_name(k: &SpanKind) -> &'static str {
 
 fn list_text(v: &Value) -> String {
     match v {
-        Value::Array(opentelemetry::Array::String(items)) => {
-            items.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
-        }
+        Value::Array(opentelemetry::Array::String(items)) => items
+            .iter()
+            .map(opentelemetry::StringValue::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
         other => other.to_string(),
     }
 }

@@ -42,7 +42,7 @@ impl SpanExporter for MemoryExporter {
     }
 }
 
-/// The in-memory exporters a [`TestTelemetry`] installs.
+/// The in-memory exporters a [`TestTelemetry`](crate::testing::TestTelemetry) installs.
 #[derive(Clone, Debug)]
 pub struct InMemoryExporters {
     /// Exported spans.

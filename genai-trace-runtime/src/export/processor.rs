@@ -91,7 +91,7 @@ impl<E: SpanExporter> DynSpanExporter for E {
         SpanExporter::shutdown_with_timeout(self, timeout)
     }
     fn set_resource(&mut self, resource: &Resource) {
-        SpanExporter::set_resource(self, resource)
+        SpanExporter::set_resource(self, resource);
     }
 }
 
@@ -145,11 +145,11 @@ struct Shared {
 impl Shared {
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         // A poisoned lock only means a panic elsewhere; the queue itself is intact.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock_exporter(&self) -> MutexGuard<'_, Box<dyn DynSpanExporter>> {
-        self.exporter.lock().unwrap_or_else(|e| e.into_inner())
+        self.exporter.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn wake_worker(&self) {
@@ -272,7 +272,7 @@ impl fmt::Debug for BatchProcessor {
         f.debug_struct("BatchProcessor")
             .field("exporter", &self.shared.name)
             .field("settings", &self.shared.settings)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -420,17 +420,17 @@ fn run_worker(s: &Shared) {
         let (result, waiters, shutdown) = worker.export(taken, &mut cx);
         if let Some(timeout) = shutdown {
             let shut = s.lock_exporter().shutdown(timeout).map_err(|e| e.to_string());
-            reply(waiters, result.and(shut));
+            reply(waiters, &result.and(shut));
             return;
         }
         if !waiters.is_empty() {
             let flushed = s.lock_exporter().force_flush().map_err(|e| e.to_string());
-            reply(waiters, result.and(flushed));
+            reply(waiters, &result.and(flushed));
         }
     }
 }
 
-fn reply(waiters: Vec<Waiter>, result: Result<(), String>) {
+fn reply(waiters: Vec<Waiter>, result: &Result<(), String>) {
     for w in waiters {
         let _ = w.send(result.clone());
     }
@@ -640,7 +640,7 @@ mod tests {
             events: SpanEvents::default(),
             links: SpanLinks::default(),
             status: Status::Unset,
-            instrumentation_scope: Default::default(),
+            instrumentation_scope: InstrumentationScope::default(),
         }
     }
 
@@ -705,7 +705,7 @@ mod tests {
         fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
             struct Message<'a>(&'a mut String);
             impl tracing::field::Visit for Message<'_> {
-                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
                     if field.name() == "message" {
                         *self.0 = format!("{value:?}");
                     }
@@ -859,11 +859,11 @@ mod tests {
             let mut yielded = false;
             std::future::poll_fn(|cx| {
                 if yielded {
-                    std::task::Poll::Ready(())
+                    Poll::Ready(())
                 } else {
                     yielded = true;
                     cx.waker().wake_by_ref();
-                    std::task::Poll::Pending
+                    Poll::Pending
                 }
             })
             .await;
@@ -914,7 +914,7 @@ mod tests {
     struct HeldFirst {
         calls: Arc<AtomicU64>,
         open: Arc<AtomicBool>,
-        waker: Arc<Mutex<Option<std::task::Waker>>>,
+        waker: Arc<Mutex<Option<Waker>>>,
     }
 
     impl HeldFirst {
@@ -1023,9 +1023,9 @@ mod tests {
             );
         }
         stop.store(true, Ordering::Relaxed);
-        let produced = producer.join().unwrap();
+        let sent = producer.join().unwrap();
         p.force_flush().unwrap();
         let (exported, dropped) = (c.exported.load(Ordering::Relaxed), c.dropped.load(Ordering::Relaxed));
-        assert_eq!(exported + dropped, produced, "every span exported or counted dropped");
+        assert_eq!(exported + dropped, sent, "every span exported or counted dropped");
     }
 }

@@ -41,7 +41,7 @@ impl fmt::Debug for ContentPolicy {
             .field("mode", &self.mode)
             .field("max_bytes", &self.max_bytes)
             .field("redact", &self.redact.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,12 +53,12 @@ pub(crate) struct Prepared {
 
 impl ContentPolicy {
     /// `true` when content is recorded anywhere (span or event).
-    pub fn captures(&self) -> bool {
+    pub(crate) fn captures(&self) -> bool {
         self.mode != ContentCapture::NoContent
     }
 
     /// JSON content (messages, documents, arguments) for attribute `key`.
-    pub fn prepare_json(&self, key: &str, value: &Json) -> Option<Prepared> {
+    pub(crate) fn prepare_json(&self, key: &str, value: &Json) -> Option<Prepared> {
         if !self.captures() {
             return None;
         }
@@ -85,7 +85,7 @@ impl ContentPolicy {
     }
 
     /// Plain text content (a retrieval query) for attribute `key`.
-    pub fn prepare_text(&self, key: &str, text: &str) -> Option<Prepared> {
+    pub(crate) fn prepare_text(&self, key: &str, text: &str) -> Option<Prepared> {
         if !self.captures() {
             return None;
         }

@@ -216,7 +216,7 @@ impl<T: ToContent> ToContent for Option<T> {
 }
 
 impl<T> ToContent for Secret<T> {
-    fn to_content(&self) -> Json {
+    fn to_content(&self) -> serde_json::Value {
         Json::String(REDACTED.to_owned())
     }
 }

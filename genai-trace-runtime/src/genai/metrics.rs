@@ -28,7 +28,7 @@ pub(crate) struct GenAiInstruments {
 }
 
 impl GenAiInstruments {
-    pub fn new(meter: &Meter) -> Self {
+    pub(crate) fn new(meter: &Meter) -> Self {
         let seconds = |name: &'static str, what: &'static str| {
             meter
                 .f64_histogram(name)
@@ -59,7 +59,7 @@ impl GenAiInstruments {
 
     /// Records one finished operation: its duration (with `error.type` when it
     /// failed) and its input/output token counts.
-    pub fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut MetricAttributes) {
+    pub(crate) fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut MetricAttributes) {
         let base = attrs.len();
         for (kind, n) in [
             (sc::token_type::INPUT, op.input_tokens),

@@ -398,7 +398,7 @@ impl Recorder<'_> {
 pub enum ContentSlot {
     /// `gen_ai.input.messages` (chat, completion, agents, custom kinds)
     InputMessages,
-    /// `gen_ai.tool.call.arguments` (execute_tool)
+    /// `gen_ai.tool.call.arguments` (`execute_tool`)
     ToolArguments,
     /// `gen_ai.retrieval.query.text` (retrieval)
     RetrievalQuery,

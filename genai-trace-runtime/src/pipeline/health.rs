@@ -12,7 +12,7 @@ static LAST_WARNINGS: Mutex<Vec<ConfigWarning>> = Mutex::new(Vec::new());
 
 /// Keeps the warnings of an install attempt for [`health`].
 pub(crate) fn set_last_warnings(warnings: Vec<ConfigWarning>) {
-    *LAST_WARNINGS.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
+    *LAST_WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = warnings;
 }
 
 /// Counters of one exporter, in a [`Health`] snapshot.
@@ -66,7 +66,10 @@ impl Health {
 /// assert_eq!(h.spans_dropped(), 0);
 /// ```
 pub fn health() -> Health {
-    let warnings = LAST_WARNINGS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let warnings = LAST_WARNINGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let Some(a) = active() else {
         return Health {
             warnings,

@@ -60,7 +60,7 @@ pub(crate) struct OwnPipeline {
 impl OwnPipeline {
     /// Hands a finished span and its attributes to every exporter (`attributes` is left
     /// empty unless the last exporter's queue dropped the span).
-    pub fn export(&self, span: FinishedSpan, attributes: &mut SpanAttributes) {
+    pub(crate) fn export(&self, span: FinishedSpan, attributes: &mut SpanAttributes) {
         if let Some((last, rest)) = self.queues.split_last() {
             for q in rest {
                 q.push_copy(span.clone(), attributes);
@@ -86,7 +86,8 @@ impl fmt::Debug for Active {
 
 impl Active {
     /// GenAI metrics are recorded (a meter provider is installed).
-    pub fn instruments_enabled(&self) -> bool {
+    #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
+    pub(crate) fn instruments_enabled(&self) -> bool {
         #[cfg(feature = "metrics")]
         return self.instruments.is_some();
         #[cfg(not(feature = "metrics"))]
@@ -95,7 +96,12 @@ impl Active {
 
     /// Records a stream's time to first chunk and mean time per output chunk.
     #[cfg(feature = "metrics")]
-    pub fn record_stream_metrics(&self, ttfc: Option<f64>, per_chunk: Option<f64>, attrs: &[opentelemetry::KeyValue]) {
+    pub(crate) fn record_stream_metrics(
+        &self,
+        ttfc: Option<f64>,
+        per_chunk: Option<f64>,
+        attrs: &[opentelemetry::KeyValue],
+    ) {
         if let Some(i) = &self.instruments {
             if let Some(t) = ttfc {
                 i.time_to_first_chunk.record(t, attrs);
@@ -108,7 +114,11 @@ impl Active {
 
     /// Records one finished GenAI operation in the client metrics.
     #[cfg(feature = "metrics")]
-    pub fn record_metrics(&self, op: &crate::genai::metrics::FinishedOperation<'_>, attrs: &mut MetricAttributes) {
+    pub(crate) fn record_metrics(
+        &self,
+        op: &crate::genai::metrics::FinishedOperation<'_>,
+        attrs: &mut MetricAttributes,
+    ) {
         if let Some(i) = &self.instruments {
             i.record_operation(self.content.semconv_latest, op, attrs);
         }
@@ -116,19 +126,19 @@ impl Active {
 }
 
 pub(crate) fn active() -> Option<Arc<Active>> {
-    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
+    ACTIVE.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
 }
 
 /// Serialises install and shutdown; held across [`publish`] and [`retire`].
 pub(crate) fn install_lock() -> MutexGuard<'static, ()> {
-    INSTALL_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    INSTALL_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Makes `active` the current installation and turns instrumentation on.
 /// `roots_unsampled`: the sampler samples no new root.
 pub(crate) fn publish(active: Active, roots_unsampled: bool) {
     let metrics_on = active.instruments_enabled();
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(active));
+    *ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(active));
     ROOTS_UNSAMPLED.store(roots_unsampled, Ordering::SeqCst);
     METRICS_ON.store(metrics_on, Ordering::SeqCst);
     GENERATION.fetch_add(1, Ordering::SeqCst);
@@ -141,7 +151,7 @@ pub(crate) fn retire() {
     ENABLED.store(false, Ordering::SeqCst);
     METRICS_ON.store(false, Ordering::SeqCst);
     ROOTS_UNSAMPLED.store(false, Ordering::SeqCst);
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
+    *ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 

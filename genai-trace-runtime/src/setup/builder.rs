@@ -227,13 +227,16 @@ impl TelemetryBuilder {
         self.resource_attributes.push((key.into(), value.into()));
         self
     }
-    /// The development console: a span tree per trace on stderr.
+    /// The development console: a span tree per trace on stderr (feature `console`).
     #[cfg(feature = "console")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "console")))]
     pub fn with_console(self) -> Self {
         self.with_console_exporter(ConsoleExporter::tree())
     }
-    /// A console exporter configured by hand (JSON lines, another writer, colours).
+    /// A console exporter configured by hand (JSON lines, another writer, colours;
+    /// feature `console`).
     #[cfg(feature = "console")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "console")))]
     pub fn with_console_exporter(mut self, console: ConsoleExporter) -> Self {
         self.exporters.push(ExporterSpec {
             name: "console",

@@ -60,6 +60,10 @@ impl TelemetryGuard {
     }
 
     /// Exports everything ended so far without shutting down.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError::Failed`] when an exporter reports an error while flushing.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         let Some(o) = &self.owned else { return Ok(()) };
         let spans = o.tracer_provider.force_flush();
@@ -75,6 +79,12 @@ impl TelemetryGuard {
     }
 
     /// Flushes and shuts down, reporting what went wrong.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError::Timeout`] when flushing did not finish within the shutdown
+    /// timeout, [`ShutdownError::Failed`] when an exporter reported an error.
+    /// Telemetry is off afterwards either way.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
         self.shutdown_inner()
     }

@@ -61,6 +61,13 @@ impl TelemetryBuilder {
     /// Returns a disabled guard (instrumentation stays free) when `OTEL_SDK_DISABLED=true`
     /// or [`TelemetryBuilder::disabled`] was set; an error only for a problem in the
     /// code's configuration or when telemetry is already installed.
+    ///
+    /// # Errors
+    ///
+    /// [`InstallError::AlreadyInstalled`] while another guard is alive; otherwise a
+    /// problem in the code's own configuration (an invalid builder value, an
+    /// exporter that cannot be built, a configuration that needs a cargo feature
+    /// that is off). Bad environment values never fail an install: they warn.
     pub fn install(mut self) -> Result<TelemetryGuard, InstallError> {
         let env = read_env(&*self.env);
         let mut warnings = env.warnings.clone();

@@ -3,11 +3,6 @@
 //! in-memory exporters of the tests keep metrics), collected while the span
 //! exporters are built, then turned into providers.
 
-#![cfg_attr(
-    not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
-    allow(clippy::unused_self)
-)]
-
 #[cfg(feature = "metrics")]
 use std::time::Duration;
 
@@ -126,7 +121,17 @@ impl SignalBuilders {
             any(feature = "metrics", feature = "logs"),
             any(feature = "otlp-http", feature = "otlp-grpc")
         )),
-        allow(unused_variables)
+        allow(unused_variables, clippy::ptr_arg)
+    )]
+    #[cfg_attr(
+        not(any(
+            all(
+                any(feature = "metrics", feature = "logs"),
+                any(feature = "otlp-http", feature = "otlp-grpc")
+            ),
+            feature = "otlp-grpc"
+        )),
+        allow(clippy::unused_self)
     )]
     pub(crate) fn otlp_span_exporter(
         &mut self,
@@ -169,6 +174,10 @@ impl SignalBuilders {
     /// The meter provider (when anything reads metrics; it becomes the global
     /// one) and the logger provider (when logs are exported).
     #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_variables))]
+    #[cfg_attr(
+        not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
+        allow(clippy::unused_self)
+    )]
     pub(crate) fn build(self, resource: &Resource) -> SignalProviders {
         #[cfg(feature = "metrics")]
         let meter = self.has_readers.then(|| {

@@ -12,6 +12,7 @@ use opentelemetry::trace::{SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use crate::base::span_data::{MetricAttributes, OpenSpan};
+use crate::genai::message::Usage;
 use crate::genai::recorder::RecordBuffer;
 use crate::genai::semconv as sc;
 use crate::pipeline::state::{Active, GENERATION, active};
@@ -144,7 +145,7 @@ impl CallState {
         let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
         d.buf.kvs.clear();
         d.buf.event.clear();
-        d.buf.usage = Default::default();
+        d.buf.usage = Usage::default();
         d.buf.response_model = None;
         d.buf.truncated = false;
         d.span = None;

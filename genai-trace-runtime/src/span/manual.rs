@@ -127,7 +127,7 @@ impl fmt::Debug for EnteredSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnteredSpan")
             .field("recording", &self.guard.as_ref().is_some_and(SpanGuard::is_recording))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -299,7 +299,7 @@ impl<S: Stream> fmt::Debug for InstrumentedStream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstrumentedStream")
             .field("recording", &self.state.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -348,7 +348,7 @@ impl<I: Iterator> fmt::Debug for InstrumentedIter<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstrumentedIter")
             .field("recording", &self.state.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
