@@ -174,10 +174,18 @@ fn the_cycle_finder_finds_a_planted_cycle_and_spares_mod_rs() {
     .map(|(m, d)| (m.to_string(), d.into_iter().map(String::from).collect()))
     .collect();
     let found = cycles(&g);
-    assert!(found.iter().any(|c| c.contains("span::guard -> span::stream -> span::guard")), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|c| c.contains("span::guard -> span::stream -> span::guard")),
+        "{found:?}"
+    );
     let mut g = g;
     g.get_mut("span::stream").unwrap().clear();
-    assert!(cycles(&g).is_empty(), "a mod.rs declaring its child is not a dependency");
+    assert!(
+        cycles(&g).is_empty(),
+        "a mod.rs declaring its child is not a dependency"
+    );
 }
 
 #[test]
@@ -190,8 +198,5 @@ fn the_dependency_reader_resolves_paths_to_files() {
         "use crate::span::guard::SpanGuard;\nlet x = crate::genai::semconv::ERROR_TYPE;",
         &known,
     );
-    assert_eq!(
-        deps.into_iter().collect::<Vec<_>>(),
-        ["genai::semconv", "span::guard"]
-    );
+    assert_eq!(deps.into_iter().collect::<Vec<_>>(), ["genai::semconv", "span::guard"]);
 }
