@@ -160,6 +160,11 @@ impl Shared {
 
     /// Queues `span` for export (`add_attributes` appends an own span's attributes
     /// to the queue's buffer), or counts it dropped when the queue is full or closed.
+    // Always inlined: out of line (as the module split left it) the compiler copied
+    // the span once more on the way into the queue (callgrind, profile_recording:
+    // 42.59M instructions for 20,000 recorded calls, against 41.95M before the
+    // split and 42.25M with this).
+    #[inline(always)]
     fn push(&self, span: QueuedSpan, add_attributes: impl FnOnce(&mut Vec<KeyValue>)) {
         let mut q = self.lock_queue();
         if q.closed || q.spans.len() >= self.settings.max_queue_size {
