@@ -1,74 +1,35 @@
-//! End to end: spans and metrics over OTLP/HTTP and OTLP/gRPC to a real collector
-//! (rotel, started by `.ci/run` through `../shared/backends/start-rotel.sh`).
-//!
-//! Needs `ROTEL_OTLP_HTTP`, `ROTEL_OTLP_GRPC` and `ROTEL_RUN_DIR` in the
-//! environment. Without them the tests fail under CI and are skipped (with a
-//! message) elsewhere.
+//! End to end: spans, metrics and logs over OTLP/HTTP and OTLP/gRPC to a real
+//! collector (rotel), which the test binary starts itself on free loopback
+//! ports (genai-trace-test-support): `cargo test` alone runs these, and fails
+//! with the fix when rotel cannot be had.
 #![cfg(all(feature = "testing", feature = "otlp-http"))]
 // Token sums are whole numbers: exact in f64.
 #![allow(clippy::float_cmp)]
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use genai_trace::opentelemetry::KeyValue;
 use genai_trace::{OtlpExporter, Telemetry, genai_span};
+use genai_trace_test_support::Rotel;
 use serde_json::Value;
 
-struct Collector {
-    http: String,
-    grpc: String,
-}
-
-fn collector() -> Option<Collector> {
-    match (
-        std::env::var("ROTEL_OTLP_HTTP"),
-        std::env::var("ROTEL_OTLP_GRPC"),
-        std::env::var("ROTEL_RUN_DIR"),
-    ) {
-        (Ok(http), Ok(grpc), Ok(_)) => Some(Collector { http, grpc }),
-        _ if std::env::var_os("CI").is_some() => panic!("CI must start rotel (.ci/run) and export ROTEL_*"),
-        _ => {
-            eprintln!(
-                "skipped: no collector (run .ci/run, or start ../shared/backends/start-rotel.sh and export ROTEL_*)"
-            );
-            None
-        }
-    }
-}
-
-/// A service name unique to this test process: a long-lived collector keeps
-/// what earlier runs sent.
+/// A service name unique to this test process.
 fn unique(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
 
-fn query(args: &[&str]) -> Vec<Value> {
-    let script = std::env::var("GENAI_TRACE_BACKENDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/backends"));
-    let out = Command::new("python3")
-        .arg(script.join("query-rotel.py"))
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "query-rotel {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+fn in_trace(trace: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |r| r["trace_id"] == trace
+}
+
+fn of_service<'a>(name: &'a str, service: &'a str) -> impl Fn(&Value) -> bool + 'a {
+    move |r| r["name"] == name && r["resource"]["service.name"] == service
 }
 
 #[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "planner", "app.user_tier" = "pro"))]
 fn agent(n: i64) -> Result<String, std::io::Error> {
     chat(n);
-    genai_trace::opentelemetry::global::meter("collector-test")
+    opentelemetry::global::meter("collector-test")
         .u64_counter("genai_trace.test.calls")
         .build()
         .add(3, &[KeyValue::new("route", "agent")]);
@@ -84,7 +45,7 @@ fn chat(n: i64) {
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "search"))]
 fn tool() {}
 
-fn run_and_check(otlp: OtlpExporter, service: &str) {
+fn run_and_check(rotel: &Rotel, otlp: OtlpExporter, service: &str) {
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
         .service_name(service)
@@ -96,7 +57,7 @@ fn run_and_check(otlp: OtlpExporter, service: &str) {
     let trace_id = err.rsplit(' ').next().unwrap().to_owned();
     guard.shutdown().expect("a clean shutdown with the collector up");
 
-    let spans = query(&["--trace-id", &trace_id, "--wait", "3"]);
+    let spans = rotel.wait_spans(3, in_trace(&trace_id));
     assert_eq!(spans.len(), 3, "{spans:#?}");
     let by_name = |n: &str| {
         spans
@@ -129,37 +90,37 @@ fn run_and_check(otlp: OtlpExporter, service: &str) {
     assert_eq!(chat["resource"]["service.version"], "9.9.9");
     assert_eq!(chat["scope"]["name"], "genai-trace");
 
-    let points = query(&[
-        "--signal",
-        "metrics",
-        "--name",
-        "genai_trace.test.calls",
-        "--wait",
-        "1",
-        "--timeout",
-        "15",
-    ]);
-    let point = points
-        .iter()
-        .find(|p| p["resource"]["service.name"] == service)
-        .unwrap_or_else(|| panic!("no metric from {service}: {points:#?}"));
+    let points = rotel.wait_metrics(1, of_service("genai_trace.test.calls", service));
+    let point = &points[0];
     assert_eq!(point["value"], 3);
     assert_eq!(point["attributes"]["route"], "agent");
 }
 
 #[test]
 fn otlp_http_protobuf_traces_and_metrics() {
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("otlp_http_protobuf_traces_and_metrics") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
-    run_and_check(OtlpExporter::http().endpoint(c.http), &unique("collector-http"));
+    run_and_check(
+        rotel,
+        OtlpExporter::http().endpoint(&rotel.http),
+        &unique("collector-http"),
+    );
 }
 
 #[cfg(feature = "otlp-grpc")]
 #[test]
 fn otlp_grpc_traces_and_metrics() {
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("otlp_grpc_traces_and_metrics") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
-    run_and_check(OtlpExporter::grpc().endpoint(c.grpc), &unique("collector-grpc"));
+    run_and_check(
+        rotel,
+        OtlpExporter::grpc().endpoint(&rotel.grpc),
+        &unique("collector-grpc"),
+    );
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -167,12 +128,14 @@ fn otlp_grpc_traces_and_metrics() {
 // The lock serialises installing tests of this binary; nothing else awaits it.
 #[allow(clippy::await_holding_lock)]
 async fn otlp_grpc_from_inside_a_tokio_runtime() {
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("otlp_grpc_from_inside_a_tokio_runtime") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
         .service_name("collector-grpc-tokio")
-        .with_otlp(OtlpExporter::grpc().endpoint(c.grpc).without_metrics())
+        .with_otlp(OtlpExporter::grpc().endpoint(&rotel.grpc).without_metrics())
         .install()
         .unwrap();
     let trace = genai_trace::span("in-tokio")
@@ -183,19 +146,21 @@ async fn otlp_grpc_from_inside_a_tokio_runtime() {
         .await;
     // Dropping the guard inside the runtime must not panic (it owns its own runtime).
     drop(guard);
-    let spans = query(&["--trace-id", &trace, "--wait", "1"]);
+    let spans = rotel.wait_spans(1, in_trace(&trace));
     assert_eq!(spans[0]["name"], "in-tokio");
 }
 
 #[test]
 fn ten_thousand_spans_arrive_after_guard_drop() {
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("ten_thousand_spans_arrive_after_guard_drop") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
         .service_name("collector-10k")
         .max_queue_size(16_384)
-        .with_otlp(OtlpExporter::http().endpoint(c.http).without_metrics())
+        .with_otlp(OtlpExporter::http().endpoint(&rotel.http).without_metrics())
         .install()
         .unwrap();
     let trace = genai_trace::span("root").in_scope(|| {
@@ -207,7 +172,7 @@ fn ten_thousand_spans_arrive_after_guard_drop() {
     let health = genai_trace::health();
     drop(guard);
     assert_eq!(health.spans_dropped(), 0);
-    let spans = query(&["--trace-id", &trace, "--wait", "10000", "--timeout", "60"]);
+    let spans = rotel.wait_spans(10_000, in_trace(&trace));
     assert_eq!(spans.len(), 10_000);
 }
 
@@ -234,14 +199,16 @@ fn ask(question: &str) -> Answer {
 
 #[test]
 fn genai_chat_span_and_metrics_at_the_collector() {
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("genai_chat_span_and_metrics_at_the_collector") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
     let service = unique("collector-semconv");
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
         .service_name(service.clone())
         .content_capture(genai_trace::ContentCapture::SpanOnly)
-        .with_otlp(OtlpExporter::http().endpoint(c.http))
+        .with_otlp(OtlpExporter::http().endpoint(&rotel.http))
         .install()
         .unwrap();
     let trace = genai_trace::span("request").in_scope(|| {
@@ -249,7 +216,7 @@ fn genai_chat_span_and_metrics_at_the_collector() {
         genai_trace::current_trace_id().unwrap()
     });
     guard.shutdown().unwrap();
-    let spans = query(&["--trace-id", &trace, "--name", "chat gpt-4o", "--wait", "1"]);
+    let spans = rotel.wait_spans(1, |s| s["trace_id"] == trace.as_str() && s["name"] == "chat gpt-4o");
     let a = &spans[0]["attributes"];
     assert_eq!(spans[0]["kind"], "CLIENT");
     assert_eq!(a["gen_ai.operation.name"], "chat");
@@ -264,19 +231,8 @@ fn genai_chat_span_and_metrics_at_the_collector() {
     let output: Value = serde_json::from_str(a["gen_ai.output.messages"].as_str().unwrap()).unwrap();
     assert_eq!(output[0]["finish_reason"], "stop");
 
-    let points = query(&[
-        "--signal",
-        "metrics",
-        "--name",
-        "gen_ai.client.token.usage",
-        "--wait",
-        "2",
-    ]);
-    let ours: Vec<_> = points
-        .iter()
-        .filter(|p| p["resource"]["service.name"] == service.as_str())
-        .collect();
-    assert_eq!(ours.len(), 2, "{points:#?}");
+    let ours = rotel.wait_metrics(2, of_service("gen_ai.client.token.usage", &service));
+    assert_eq!(ours.len(), 2, "{ours:#?}");
     for p in &ours {
         assert_eq!(p["unit"], "{token}");
         assert_eq!(p["attributes"]["gen_ai.request.model"], "gpt-4o");
@@ -289,18 +245,8 @@ fn genai_chat_span_and_metrics_at_the_collector() {
         let bounds: Vec<f64> = serde_json::from_value(p["explicit_bounds"].clone()).expect("explicit_bounds");
         assert_eq!(bounds, genai_trace::semconv::metric::TOKEN_BUCKETS, "{p:#?}");
     }
-    let durations = query(&[
-        "--signal",
-        "metrics",
-        "--name",
-        "gen_ai.client.operation.duration",
-        "--wait",
-        "1",
-    ]);
-    let d = durations
-        .iter()
-        .find(|p| p["resource"]["service.name"] == service.as_str())
-        .expect("duration");
+    let durations = rotel.wait_metrics(1, of_service("gen_ai.client.operation.duration", &service));
+    let d = &durations[0];
     assert_eq!(d["unit"], "s");
     assert_eq!(d["attributes"]["gen_ai.operation.name"], "chat");
 }
@@ -309,13 +255,15 @@ fn genai_chat_span_and_metrics_at_the_collector() {
 #[test]
 fn otlp_logs_carry_the_trace_ids_of_their_spans() {
     use tracing_subscriber::layer::SubscriberExt;
-    let Some(c) = collector() else { return };
+    let Some(rotel) = Rotel::require("otlp_logs_carry_the_trace_ids_of_their_spans") else {
+        return;
+    };
     let _l = genai_trace::testing::exclusive();
     let service = unique("collector-logs");
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
         .service_name(service.clone())
-        .with_otlp(OtlpExporter::http().endpoint(c.http))
+        .with_otlp(OtlpExporter::http().endpoint(&rotel.http))
         .install()
         .unwrap();
     let layer = genai_trace::logging::otlp_logs_layer().expect("an OTLP logs layer while installed");
@@ -330,7 +278,7 @@ fn otlp_logs_carry_the_trace_ids_of_their_spans() {
         })
     });
     guard.shutdown().unwrap();
-    let logs = query(&["--signal", "logs", "--trace-id", &trace, "--wait", "1"]);
+    let logs = rotel.wait_logs(1, in_trace(&trace));
     assert_eq!(logs.len(), 1, "{logs:#?}");
     let log = &logs[0];
     assert_eq!(log["body"], "inside the span");
@@ -338,6 +286,6 @@ fn otlp_logs_carry_the_trace_ids_of_their_spans() {
     assert_eq!(log["severity_text"], "INFO");
     assert_eq!(log["attributes"]["answer"], 42);
     assert_eq!(log["resource"]["service.name"], service.as_str());
-    let spans = query(&["--trace-id", &trace, "--name", "with-logs", "--wait", "1"]);
+    let spans = rotel.wait_spans(1, |s| s["trace_id"] == trace.as_str() && s["name"] == "with-logs");
     assert_eq!(spans[0]["span_id"], log["span_id"], "the log points at its span");
 }
