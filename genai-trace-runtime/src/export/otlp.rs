@@ -125,11 +125,19 @@ impl OwnedRuntime {
     /// kept between exports. A new thread per batch measured a drop now and then at
     /// 200k spans/s (2 runs of 32), likely the process-wide memory-map lock that
     /// creating and ending a thread (its stack) takes, 400 times a second there.
-    /// A current-thread runtime nobody drives: only its blocking pool is used.
+    ///
+    /// With timers, driven by one worker thread: opentelemetry-otlp's retry sleeps
+    /// with `tokio::time::sleep` whenever a Tokio context is current (as on these
+    /// threads). Without timers every retryable failure (HTTP 429, 502, 503, 504)
+    /// panicked instead of retrying; a current-thread runtime nobody drives would
+    /// never wake the sleep.
     #[cfg(feature = "otlp-http")]
     fn blocking_pool() -> Result<Self, InstallError> {
-        let mut builder = tokio::runtime::Builder::new_current_thread();
-        builder.thread_name("genai-trace-http-export");
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
+            .worker_threads(1)
+            .enable_time()
+            .thread_name("genai-trace-http-export");
         Self::build(&mut builder, "HTTP export threads")
     }
 }
