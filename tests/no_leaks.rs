@@ -84,9 +84,12 @@ fn tool(args: &serde_json::Value) -> Result<(), EchoError> {
     Err(EchoError(args.to_string()))
 }
 
+impl std::error::Error for EchoError {}
+
 #[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "kb"), sensitive = ["query"])]
 fn retrieve<'a>(query: &str, c: &'a Content) -> Resp<'a> {
-    let _ = query;
+    // A failure recorded by hand echoes the query, as model APIs' errors do.
+    genai_trace::record_error(&EchoError(query.to_owned()));
     Resp(c)
 }
 

@@ -219,11 +219,17 @@ impl CallState {
         }
     }
 
-    /// Status Error, `error.type`, and an `exception` event: how every failure is recorded.
+    /// Status Error, `error.type`, and an `exception` event: how every failure is
+    /// recorded, by the macro's outcome, `record_error` and `EnteredSpan` alike.
+    ///
+    /// In a function that declares `sensitive` arguments, with content capture off,
+    /// the message is the error type: error texts of model APIs often echo the prompt.
     pub(super) fn mark_failed(&self, error_type: &str, exception_type: &str, message: &str) {
         if self.recording == Recording::No {
             return;
         }
+        let hide = self.site.is_some_and(|s| s.has_sensitive) && !self.active.content.captures();
+        let message = if hide { error_type } else { message };
         self.set_status(Status::error(message.to_owned()));
         self.set_attribute(KeyValue::new(sc::ERROR_TYPE, error_type.to_owned()));
         self.add_event(

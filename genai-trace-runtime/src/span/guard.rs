@@ -216,8 +216,6 @@ impl SpanGuard {
     /// The span half of [`SpanGuard::record_error`] (no metrics state needed).
     pub(super) fn mark_span_failed(&self, error_type: &str, exception_type: &str, message: &str) {
         let Some(state) = self.state.as_deref() else { return };
-        let hide = state.site.is_some_and(|s| s.has_sensitive) && !state.active.content.captures();
-        let message = if hide { error_type } else { message };
         state.mark_failed(error_type, exception_type, message);
     }
 
