@@ -122,3 +122,178 @@ fn a_retryable_http_failure_is_retried_without_a_panic() {
     );
     assert_eq!(health.spans_failed(), 1, "{health:?}");
 }
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    let map: std::collections::HashMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    move |k| map.get(k).cloned()
+}
+
+/// Installs from `vars` alone (OTLP as the environment says, over `protocol`),
+/// and returns the install's outcome and its warnings as text.
+fn install_from_env(vars: &[(&str, &str)]) -> (Result<(), String>, Vec<String>) {
+    let guard = Telemetry::from_env()
+        .env_lookup(env(vars))
+        .quiet()
+        .shutdown_timeout(Duration::from_millis(500))
+        .install();
+    let warnings = genai_trace::health().warnings.iter().map(ToString::to_string).collect();
+    (guard.map(drop).map_err(|e| e.to_string()), warnings)
+}
+
+const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "OTEL_SEMCONV_STABILITY_OPT_IN",
+];
+
+const GARBAGE: &[&str] = &[
+    "",
+    "   ",
+    "not a number",
+    "-1",
+    "18446744073709551615",
+    "340282366920938463463374607431768211456",
+    "http://[::1",
+    "http://user:hunter2@[::1",
+    "x-api-key=hunter2%0A",
+    "bad(name=hunter2",
+    "k=hunter2%ZZ",
+    "\u{7f}\u{1}=\u{0}",
+    "☃,=,,=",
+];
+
+#[test]
+fn garbage_in_every_otel_variable_never_fails_install_nor_leaks_a_secret() {
+    let _l = lock();
+    let panics = PanicCounter::install();
+    for protocol in ["http/protobuf", "grpc"] {
+        for var in VARIABLES {
+            for value in GARBAGE {
+                let (installed, warnings) =
+                    install_from_env(&[(var, value), ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)]);
+                assert_eq!(installed, Ok(()), "{var}={value:?} over {protocol}");
+                // Secrets: header values, and the password of a URL in any variable.
+                // Other bad values are named in their warning on purpose.
+                let secret = var.contains("HEADERS") || value.contains("://");
+                for w in &warnings {
+                    assert!(
+                        w.contains(var),
+                        "{var}={value:?}: a warning about another variable: {w}"
+                    );
+                    assert!(
+                        !(secret && w.contains("hunter2")),
+                        "{var}={value:?}: a secret in a warning: {w}"
+                    );
+                }
+                assert!(warnings.len() <= 2, "{var}={value:?}: {warnings:?}");
+            }
+        }
+    }
+    assert_eq!(panics.count(), 0);
+}
+
+#[test]
+fn bad_header_entries_are_dropped_with_a_warning_over_both_transports() {
+    let _l = lock();
+    for protocol in ["http/protobuf", "grpc"] {
+        for (entry, says) in [
+            (
+                "x-api-key=abc%0A,x-ok=1",
+                "the value of header \"x-api-key\" is not a valid header value",
+            ),
+            ("bad(name=abc,x-ok=1", "\"bad(name\" is not a valid header name"),
+        ] {
+            let (installed, warnings) = install_from_env(&[
+                ("OTEL_EXPORTER_OTLP_HEADERS", entry),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ]);
+            assert_eq!(installed, Ok(()), "{entry} over {protocol}");
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(
+                warnings[0].contains("OTEL_EXPORTER_OTLP_HEADERS") && warnings[0].contains(says),
+                "{warnings:?}"
+            );
+            assert!(!warnings[0].contains("abc"), "no header value shown: {warnings:?}");
+        }
+    }
+}
+
+#[test]
+fn an_unclosed_ipv6_endpoint_warns_and_falls_back() {
+    let _l = lock();
+    let (installed, warnings) = install_from_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1")]);
+    assert_eq!(installed, Ok(()));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("is not a valid URL") && warnings[0].contains("using the default endpoint"));
+}
+
+#[test]
+fn a_password_in_an_endpoint_is_never_shown() {
+    let _l = lock();
+    let (_, warnings) = install_from_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ops:hunter2@[::1/v1")]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("http://ops:<hidden>@[::1/v1"), "{warnings:?}");
+    assert!(!warnings[0].contains("hunter2"));
+    let err = Telemetry::builder()
+        .env_lookup(|_| None)
+        .quiet()
+        .with_otlp(OtlpExporter::http().endpoint("http://ops:hunter2@[::1"))
+        .install()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("<hidden>") && !err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn protocol_values_are_case_insensitive() {
+    let _l = lock();
+    for value in ["GRPC", "Grpc", " grpc "] {
+        let guard = Telemetry::from_env()
+            .env_lookup(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", value)]))
+            .quiet()
+            .shutdown_timeout(Duration::from_millis(500))
+            .install()
+            .unwrap();
+        let health = genai_trace::health();
+        assert!(health.warnings.is_empty(), "{value}: {:?}", health.warnings);
+        assert_eq!(health.exporters[0].name, "otlp-grpc", "{value}");
+        drop(guard);
+    }
+}
+
+#[test]
+fn a_zero_timeout_and_an_unbounded_queue_are_refused_with_a_warning() {
+    let _l = lock();
+    let (_, warnings) = install_from_env(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("OTEL_EXPORTER_OTLP_TIMEOUT: \"0\" would fail every export; using the default 10000 ms")
+    );
+    let (_, warnings) = install_from_env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "18446744073709551615")]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(
+            "OTEL_BSP_MAX_QUEUE_SIZE: \"18446744073709551615\" is more than the largest supported value; using 1048576"
+        ),
+        "{warnings:?}"
+    );
+}

@@ -173,7 +173,7 @@ pub struct TelemetryBuilder {
 impl Default for TelemetryBuilder {
     fn default() -> Self {
         Self {
-            env: Arc::new(|k| std::env::var(k).ok()),
+            env: Arc::new(crate::setup::env::process_env),
             service_name: None,
             service_version: None,
             resource_attributes: Vec::new(),

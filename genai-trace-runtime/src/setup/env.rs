@@ -72,6 +72,28 @@ pub(crate) struct EnvSettings {
 }
 
 /// Reads the variables through `lookup` (the process environment in production).
+/// What [`process_env`] returns for a variable whose value is not valid UTF-8:
+/// the reader then warns and ignores it, where `std::env::var(..).ok()` would
+/// have dropped it without a word.
+const NOT_UNICODE: &str = "\u{0}genai-trace: not UTF-8\u{0}";
+
+/// The process environment, as the builder reads it unless `env_lookup` says otherwise.
+pub(crate) fn process_env(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotUnicode(_)) => Some(NOT_UNICODE.to_owned()),
+        Err(std::env::VarError::NotPresent) => None,
+    }
+}
+
+/// The largest export queue an environment variable may ask for (about 200 MB
+/// of queued spans); past it the value is capped, with a warning.
+const MAX_QUEUE_SIZE: usize = 1 << 20;
+/// The largest export batch (a batch's buffer is allocated up front).
+const MAX_EXPORT_BATCH_SIZE: usize = 1 << 16;
+/// The most batches in flight per exporter.
+const MAX_CONCURRENT_EXPORTS: usize = 64;
+
 pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
     let mut r = Reader {
         lookup,
@@ -88,11 +110,11 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         otlp_logs: r.otlp("LOGS"),
         logs_exporter: r.exporters("OTEL_LOGS_EXPORTER"),
         sampler: r.sampler(),
-        bsp_max_queue_size: r.positive("OTEL_BSP_MAX_QUEUE_SIZE", "2048"),
-        bsp_max_export_batch_size: r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
+        bsp_max_queue_size: r.positive("OTEL_BSP_MAX_QUEUE_SIZE", "2048", MAX_QUEUE_SIZE),
+        bsp_max_export_batch_size: r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512", MAX_EXPORT_BATCH_SIZE),
         bsp_schedule_delay: r.millis("OTEL_BSP_SCHEDULE_DELAY", "5000 ms"),
         bsp_export_timeout: r.millis("OTEL_BSP_EXPORT_TIMEOUT", "30000 ms"),
-        bsp_max_concurrent_exports: r.positive("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "4"),
+        bsp_max_concurrent_exports: r.positive("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "4", MAX_CONCURRENT_EXPORTS),
         metric_export_interval: r.millis("OTEL_METRIC_EXPORT_INTERVAL", "60000 ms"),
         content_capture: r.content_capture(),
         semconv_latest_experimental: r
@@ -117,16 +139,21 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn warn(&mut self, variable: &str, message: String) {
+    fn warn(&mut self, variable: &str, message: &str) {
         self.warnings.push(ConfigWarning {
             variable: variable.to_owned(),
-            message,
+            // A URL may stand in any variable's bad value: its password never shows.
+            message: hide_passwords(message),
         });
     }
 
     /// The trimmed value, or `None` when unset or empty (the spec treats empty as unset).
     fn string(&mut self, var: &str) -> Option<String> {
         let v = (self.lookup)(var)?;
+        if v == NOT_UNICODE {
+            self.warn(var, "the value is not valid UTF-8 and is ignored");
+            return None;
+        }
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_owned())
     }
@@ -137,23 +164,30 @@ impl Reader<'_> {
             "true" => Some(true),
             "false" => Some(false),
             _ => {
-                self.warn(var, format!("{v:?} is not true or false; using false"));
+                self.warn(var, &format!("{v:?} is not true or false; using false"));
                 Some(false)
             }
         }
     }
 
-    fn positive(&mut self, var: &str, default: &str) -> Option<usize> {
+    fn positive(&mut self, var: &str, default: &str, max: usize) -> Option<usize> {
         let v = self.string(var)?;
-        match v.parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
+        match v.parse::<u128>() {
+            Ok(0) | Err(_) => {
                 self.warn(
                     var,
-                    format!("{v:?} is not a positive whole number; using the default {default}"),
+                    &format!("{v:?} is not a positive whole number; using the default {default}"),
                 );
                 None
             }
+            Ok(n) if n > max as u128 => {
+                self.warn(
+                    var,
+                    &format!("{v:?} is more than the largest supported value; using {max}"),
+                );
+                Some(max)
+            }
+            Ok(n) => Some(n as usize),
         }
     }
 
@@ -164,7 +198,7 @@ impl Reader<'_> {
             Err(_) => {
                 self.warn(
                     var,
-                    format!("{v:?} is not a whole number of milliseconds; using the default {default}"),
+                    &format!("{v:?} is not a whole number of milliseconds; using the default {default}"),
                 );
                 None
             }
@@ -181,7 +215,7 @@ impl Reader<'_> {
                 "none" => {}
                 _ => self.warn(
                     var,
-                    format!("unknown exporter {name:?} is ignored (known: otlp, console, none)"),
+                    &format!("unknown exporter {name:?} is ignored (known: otlp, console, none)"),
                 ),
             }
         }
@@ -202,11 +236,11 @@ impl Reader<'_> {
             match entry.split_once('=') {
                 Some((k, val)) if !k.trim().is_empty() && valid_key(k.trim()) => match percent_decode(val.trim()) {
                     Some(decoded) => out.push((k.trim().to_owned(), decoded)),
-                    None => self.warn(var, format!("entry {shown} has a bad percent-encoding and is ignored")),
+                    None => self.warn(var, &format!("entry {shown} has a bad percent-encoding and is ignored")),
                 },
                 _ => self.warn(
                     var,
-                    format!("entry {shown} is not key=value and is ignored; the other entries are used"),
+                    &format!("entry {shown} is not key=value and is ignored; the other entries are used"),
                 ),
             }
         }
@@ -220,7 +254,10 @@ impl Reader<'_> {
             Err(why) => {
                 self.warn(
                     var,
-                    format!("{v:?} is not a valid URL ({why}); using the default endpoint"),
+                    &format!(
+                        "{:?} is not a valid URL ({why}); using the default endpoint",
+                        without_password(&v)
+                    ),
                 );
                 None
             }
@@ -243,16 +280,23 @@ impl Reader<'_> {
             r.protocol(var)
         });
         let timeout = self.first_of(&specific("TIMEOUT"), "OTEL_EXPORTER_OTLP_TIMEOUT", |r, var| {
-            r.millis(var, "10000 ms")
+            r.millis(var, "10000 ms").filter(|t| {
+                // A zero timeout would fail every export before it starts.
+                let usable = !t.is_zero();
+                if !usable {
+                    r.warn(var, "\"0\" would fail every export; using the default 10000 ms");
+                }
+                usable
+            })
         });
         let gzip = self.first_of(&specific("COMPRESSION"), "OTEL_EXPORTER_OTLP_COMPRESSION", |r, var| {
             r.compression(var)
         });
         let mut headers = SecretHeaders::default();
-        for (k, v) in self.key_values("OTEL_EXPORTER_OTLP_HEADERS", true) {
+        for (k, v) in self.headers("OTEL_EXPORTER_OTLP_HEADERS") {
             headers.insert(k, v);
         }
-        for (k, v) in self.key_values(&specific("HEADERS"), true) {
+        for (k, v) in self.headers(&specific("HEADERS")) {
             headers.insert(k, v);
         }
         OtlpEnv {
@@ -262,6 +306,32 @@ impl Reader<'_> {
             timeout,
             gzip,
         }
+    }
+
+    /// Header entries that are valid HTTP headers once percent-decoded (a name
+    /// token, a value without control characters); the others are dropped with a
+    /// warning that shows the name only, never the value.
+    fn headers(&mut self, var: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, value) in self.key_values(var, true) {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.warn(
+                    var,
+                    &format!("{name:?} is not a valid header name; that header is ignored, the others are used"),
+                );
+            } else if http::HeaderValue::from_str(&value).is_err() {
+                self.warn(
+                    var,
+                    &format!(
+                        "the value of header {name:?} is not a valid header value once decoded (a control \
+                         character?); that header is ignored, the others are used"
+                    ),
+                );
+            } else {
+                out.push((name, value));
+            }
+        }
+        out
     }
 
     /// The signal-specific variable if set (and valid), else the generic one.
@@ -276,13 +346,14 @@ impl Reader<'_> {
 
     fn protocol(&mut self, var: &str) -> Option<OtlpProtocol> {
         let v = self.string(var)?;
-        match v.as_str() {
+        // Enumerated values are case-insensitive in the OpenTelemetry spec.
+        match v.to_ascii_lowercase().as_str() {
             "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
             "grpc" => Some(OtlpProtocol::Grpc),
             _ => {
                 self.warn(
                     var,
-                    format!("{v:?} is not a supported protocol (http/protobuf, grpc); using http/protobuf"),
+                    &format!("{v:?} is not a supported protocol (http/protobuf, grpc); using http/protobuf"),
                 );
                 Some(OtlpProtocol::HttpProtobuf)
             }
@@ -297,7 +368,7 @@ impl Reader<'_> {
             _ => {
                 self.warn(
                     var,
-                    format!("{v:?} is not a supported compression (gzip, none); using none"),
+                    &format!("{v:?} is not a supported compression (gzip, none); using none"),
                 );
                 Some(false)
             }
@@ -315,7 +386,7 @@ impl Reader<'_> {
                 Some(_) => {
                     r.warn(
                         "OTEL_TRACES_SAMPLER_ARG",
-                        format!(
+                        &format!(
                             "{:?} is not a ratio between 0 and 1; using 1.0",
                             arg.as_deref().unwrap_or("")
                         ),
@@ -335,7 +406,7 @@ impl Reader<'_> {
             _ => {
                 self.warn(
                     VAR,
-                    format!("{name:?} is not a supported sampler; using parentbased_always_on"),
+                    &format!("{name:?} is not a supported sampler; using parentbased_always_on"),
                 );
                 SamplerConfig::ParentBasedRatio(1.0)
             }
@@ -350,7 +421,7 @@ impl Reader<'_> {
             Err(()) => {
                 self.warn(
                     VAR,
-                    format!(
+                    &format!(
                         "{v:?} is not one of true, false, NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT; \
                          using NO_CONTENT (content is not recorded)"
                     ),
@@ -411,7 +482,54 @@ pub(crate) fn validate_url(url: &str) -> Result<(), &'static str> {
     {
         return Err("its port is not a number from 0 to 65535");
     }
-    Ok(())
+    // What the exporters parse it with: `http://[::1` passes the checks above.
+    match url.parse::<http::Uri>() {
+        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => Ok(()),
+        _ => Err("it is not a valid URL"),
+    }
+}
+
+/// `text` with the password of every URL's user info (`scheme://user:secret@host`)
+/// hidden.
+fn hide_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(['/', '?', '#', '"', '\'', ' ', ',', ')'])
+            .unwrap_or(after.len());
+        let (authority, tail) = after.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((user_info, host)) => {
+                out.push_str(user_info.split(':').next().unwrap_or(""));
+                out.push_str(":<hidden>@");
+                out.push_str(host);
+            }
+            None => out.push_str(authority),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `url` with the password of its user info (`https://user:secret@host`) hidden,
+/// for warnings and errors.
+pub(crate) fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:<hidden>@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
