@@ -297,3 +297,57 @@ fn a_zero_timeout_and_an_unbounded_queue_are_refused_with_a_warning() {
         "{warnings:?}"
     );
 }
+
+/// A collector that accepts connections and never answers, and the port.
+fn silent_collector() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // open, read by nobody, answered never
+        }
+    });
+    port
+}
+
+#[test]
+fn spans_in_flight_when_shutdown_gives_up_are_counted_lost_and_the_drop_keeps_its_timeout() {
+    let _l = lock();
+    let timeout = Duration::from_millis(600);
+    for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
+        let port = silent_collector();
+        let guard = Telemetry::builder()
+            .env_lookup(|_| None)
+            .quiet()
+            .shutdown_timeout(timeout)
+            .max_export_batch_size(100)
+            .with_otlp(
+                // Metrics and logs too: each provider's shutdown waits on the silent
+                // collector, and the guard must still return within its timeout.
+                otlp.endpoint(format!("http://127.0.0.1:{port}"))
+                    .timeout(Duration::from_secs(30)),
+            )
+            .install()
+            .unwrap();
+        let produced = 1_000;
+        for _ in 0..produced {
+            tool();
+        }
+        let started = std::time::Instant::now();
+        drop(guard);
+        let took = started.elapsed();
+        // The timeout bounds the whole drop (a little slack for the scheduler).
+        assert!(took < timeout + Duration::from_millis(100), "the drop took {took:?}");
+        let h = genai_trace::health();
+        assert!(!h.installed);
+        assert_eq!(h.exporters.len(), 1, "{h:?}");
+        assert!(h.spans_lost() > 0, "the collector never answered: {h:?}");
+        assert_eq!(
+            h.spans_exported() + h.spans_failed() + h.spans_dropped() + h.spans_lost(),
+            produced,
+            "every span is counted once: {h:?}"
+        );
+        assert_eq!(h.exporters[0].spans_queued + h.exporters[0].spans_dropped, produced);
+    }
+}

@@ -5,14 +5,49 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use crate::base::errors::ConfigWarning;
-use crate::pipeline::state::{active, is_enabled};
+use crate::pipeline::state::{Active, active, is_enabled};
 
 /// Warnings of the most recent install attempt, also when it ended disabled.
 static LAST_WARNINGS: Mutex<Vec<ConfigWarning>> = Mutex::new(Vec::new());
+/// The final counters of the last installation (spans started, per exporter),
+/// kept when it shut down so a program can read them after the guard is gone.
+static FINAL_TOTALS: Mutex<Option<(u64, Vec<ExporterHealth>)>> = Mutex::new(None);
 
-/// Keeps the warnings of an install attempt for [`health`].
+/// Keeps the warnings of an install attempt for [`health`]; a new attempt also
+/// forgets the totals of the installation before.
 pub(crate) fn set_last_warnings(warnings: Vec<ConfigWarning>) {
     *LAST_WARNINGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = warnings;
+    *FINAL_TOTALS.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+}
+
+/// Keeps `active`'s counters as the final totals, once its shutdown has returned
+/// (or given up): what is neither exported, failed nor dropped by then is lost.
+pub(crate) fn keep_final_totals(active: &Active) {
+    let totals = (active.started.load(Ordering::Relaxed), exporters(active, true));
+    *FINAL_TOTALS.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(totals);
+}
+
+fn exporters(a: &Active, finished: bool) -> Vec<ExporterHealth> {
+    a.exporters
+        .iter()
+        .map(|(name, c)| {
+            let queued = c.accepted.load(Ordering::Relaxed);
+            let exported = c.exported.load(Ordering::Relaxed);
+            let failed = c.failed.load(Ordering::Relaxed);
+            ExporterHealth {
+                name,
+                spans_queued: queued,
+                spans_exported: exported,
+                spans_dropped: c.dropped.load(Ordering::Relaxed),
+                spans_failed: failed,
+                spans_lost: if finished {
+                    queued.saturating_sub(exported + failed)
+                } else {
+                    0
+                },
+            }
+        })
+        .collect()
 }
 
 /// Counters of one exporter, in a [`Health`] snapshot.
@@ -28,6 +63,10 @@ pub struct ExporterHealth {
     pub spans_dropped: u64,
     /// Spans in batches the exporter failed to send.
     pub spans_failed: u64,
+    /// Spans still queued or being exported when shutdown returned: the shutdown
+    /// timeout ran out before they were delivered. Counted in the totals
+    /// [`health`] keeps after shutdown; 0 while installed.
+    pub spans_lost: u64,
 }
 
 /// A snapshot of the pipeline: see [`health`].
@@ -56,9 +95,21 @@ impl Health {
     pub fn spans_failed(&self) -> u64 {
         self.exporters.iter().map(|e| e.spans_failed).sum()
     }
+    /// Spans lost at shutdown (still queued or in flight when it gave up),
+    /// summed over exporters.
+    pub fn spans_lost(&self) -> u64 {
+        self.exporters.iter().map(|e| e.spans_lost).sum()
+    }
 }
 
-/// The state of the telemetry pipeline right now.
+/// The state of the telemetry pipeline right now; after a shutdown, the final
+/// totals of the installation that shut down (with `installed: false`), until
+/// the next install.
+///
+/// Every span an exporter was handed is exported, failed, dropped (queue full or
+/// shut down) or, in the final totals, lost: for each exporter,
+/// `spans_queued + spans_dropped` spans arrived and `spans_queued =
+/// spans_exported + spans_failed + spans_lost`.
 ///
 /// ```
 /// let h = genai_trace_runtime::health();
@@ -70,26 +121,28 @@ pub fn health() -> Health {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    let Some(a) = active() else {
+    if let Some(a) = active() {
         return Health {
+            installed: is_enabled(),
+            spans_started: a.started.load(Ordering::Relaxed),
+            exporters: exporters(&a, false),
+            warnings,
+        };
+    }
+    let totals = FINAL_TOTALS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    match totals {
+        Some((spans_started, exporters)) => Health {
+            installed: false,
+            spans_started,
+            exporters,
+            warnings,
+        },
+        None => Health {
             warnings,
             ..Health::default()
-        };
-    };
-    Health {
-        installed: is_enabled(),
-        spans_started: a.started.load(Ordering::Relaxed),
-        exporters: a
-            .exporters
-            .iter()
-            .map(|(name, c)| ExporterHealth {
-                name,
-                spans_queued: c.accepted.load(Ordering::Relaxed),
-                spans_exported: c.exported.load(Ordering::Relaxed),
-                spans_dropped: c.dropped.load(Ordering::Relaxed),
-                spans_failed: c.failed.load(Ordering::Relaxed),
-            })
-            .collect(),
-        warnings,
+        },
     }
 }

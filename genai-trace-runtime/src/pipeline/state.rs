@@ -146,13 +146,15 @@ pub(crate) fn publish(active: Active, roots_unsampled: bool) {
 }
 
 /// Turns instrumentation off: new calls record nothing from here on, and
-/// per-thread caches of the installation are refreshed.
-pub(crate) fn retire() {
+/// per-thread caches of the installation are refreshed. Returns the installation
+/// that was current, for its final totals.
+pub(crate) fn retire() -> Option<Arc<Active>> {
     ENABLED.store(false, Ordering::SeqCst);
     METRICS_ON.store(false, Ordering::SeqCst);
     ROOTS_UNSAMPLED.store(false, Ordering::SeqCst);
-    *ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    let retired = ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     GENERATION.fetch_add(1, Ordering::SeqCst);
+    retired
 }
 
 /// `true` while telemetry is installed and enabled.

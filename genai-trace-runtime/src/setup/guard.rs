@@ -2,7 +2,7 @@
 //! and shuts it down when dropped, within the shutdown timeout.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
@@ -10,7 +10,7 @@ use crate::base::diag;
 use crate::base::errors::ShutdownError;
 #[cfg(feature = "otlp-grpc")]
 use crate::export::otlp::GrpcRuntime;
-use crate::pipeline::state;
+use crate::pipeline::{health, state};
 
 /// Keeps telemetry installed. Dropping it (or [`TelemetryGuard::shutdown`])
 /// flushes every span and metric and shuts the providers down, waiting at most
@@ -19,6 +19,10 @@ use crate::pipeline::state;
 pub struct TelemetryGuard {
     owned: Option<Owned>,
 }
+
+/// How much before the deadline the providers must answer, so their answer (and
+/// not a bare timeout) reaches the caller.
+const ANSWER_MARGIN: Duration = Duration::from_millis(20);
 
 impl TelemetryGuard {
     /// A guard holding nothing: telemetry disabled.
@@ -93,10 +97,18 @@ impl TelemetryGuard {
         let Some(owned) = self.owned.take() else { return Ok(()) };
         let _lock = state::install_lock();
         // New spans stop here; the ones already ended are flushed below.
-        state::retire();
+        let retired = state::retire();
         opentelemetry::global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
 
+        // The timeout bounds the whole drop: the providers share what is left of it,
+        // and their answer comes a little before the deadline the caller waits for.
         let timeout = owned.shutdown_timeout;
+        let deadline = Instant::now() + timeout;
+        let budget = move || {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(ANSWER_MARGIN)
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         let tp = owned.tracer_provider.clone();
         #[cfg(feature = "metrics")]
@@ -108,26 +120,29 @@ impl TelemetryGuard {
             .name("genai-trace-shutdown".into())
             .spawn(move || {
                 #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_mut))]
-                let mut result = tp.shutdown_with_timeout(timeout).map_err(|e| e.to_string());
+                let mut result = tp.shutdown_with_timeout(budget()).map_err(|e| e.to_string());
                 #[cfg(feature = "metrics")]
                 if let Some(mp) = mp {
-                    result = result.and(mp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
+                    result = result.and(mp.shutdown_with_timeout(budget()).map_err(|e| e.to_string()));
                 }
                 #[cfg(feature = "logs")]
                 if let Some(lp) = lp {
-                    result = result.and(lp.shutdown_with_timeout(timeout).map_err(|e| e.to_string()));
+                    result = result.and(lp.shutdown_with_timeout(budget()).map_err(|e| e.to_string()));
                 }
                 let _ = tx.send(result);
             });
         let result = match spawned {
             Err(e) => Err(ShutdownError::Failed(format!("cannot start the shutdown thread: {e}"))),
-            Ok(_) => match rx.recv_timeout(timeout + Duration::from_millis(200)) {
+            Ok(_) => match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) if e.contains("Timeout") || e.contains("timed out") => Err(ShutdownError::Timeout(timeout)),
                 Ok(Err(e)) => Err(ShutdownError::Failed(e)),
                 Err(_) => Err(ShutdownError::Timeout(timeout)),
             },
         };
+        if let Some(active) = retired {
+            health::keep_final_totals(&active);
+        }
         drop(owned);
         match &result {
             Ok(()) => diag::info(format_args!("telemetry shut down; every span was flushed")),
