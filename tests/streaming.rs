@@ -220,6 +220,49 @@ async fn error_item_mid_stream_and_error_before_the_stream() {
     assert!(a(&s, "genai_trace.stream.chunks").is_none());
 }
 
+#[derive(Debug)]
+enum ClassifiedError {
+    Overloaded,
+}
+impl std::fmt::Display for ClassifiedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the model is overloaded")
+    }
+}
+impl genai_trace::ErrorType for ClassifiedError {
+    fn error_type(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            ClassifiedError::Overloaded => "overloaded".into(),
+        }
+    }
+}
+
+#[genai_span(kind = "chat", model = "classified")]
+fn chat_classified() -> impl Stream<Item = Result<Delta, ClassifiedError>> {
+    stream::iter(vec![Ok(d("a")), Err(ClassifiedError::Overloaded)])
+}
+
+#[genai_span(kind = "chat", model = "classified-plain")]
+fn chat_classified_plain() -> impl Stream<Item = Result<u32, ClassifiedError>> {
+    stream::iter(vec![Ok(1), Err(ClassifiedError::Overloaded)])
+}
+
+#[tokio::test]
+async fn an_error_item_gets_its_error_type_as_a_returned_error_does() {
+    let t = TestTelemetry::install();
+    let _: Vec<_> = chat_classified().collect().await;
+    let _: Vec<_> = chat_classified_plain().collect().await;
+    for name in ["chat classified", "chat classified-plain"] {
+        let s = only(&t, name);
+        assert_eq!(a(&s, "error.type"), Some("overloaded".into()), "{name}");
+        assert_eq!(s.status, Status::error("the model is overloaded"), "{name}");
+    }
+    assert_eq!(
+        a(&only(&t, "chat classified"), "gen_ai.response.finish_reasons"),
+        Some(strings(&["error"]))
+    );
+}
+
 #[tokio::test]
 async fn empty_stream_and_no_usage_chunk() {
     let t = TestTelemetry::install();

@@ -403,8 +403,11 @@ fn stream_body(
     let chunk_fn = quote! {
         |#item_var #item_ty, #chunks| {
             #[allow(unused_imports)]
-            use #private::{ChunkIgnored as _, ChunkPlain as _, ChunkResult as _, ChunkResultOfChunks as _};
-            (&&&&#private::ChunkOf(#item_var)).__genai_chunk(#chunks)
+            use #private::{
+                ChunkErrorType as _, ChunkErrorTypeOfChunks as _, ChunkIgnored as _, ChunkPlain as _,
+                ChunkResult as _, ChunkResultOfChunks as _,
+            };
+            (&&&&&&#private::ChunkOf(#item_var)).__genai_chunk(#chunks)
         }
     };
     let stream = ident("__genai_stream");

@@ -163,6 +163,14 @@ impl<T: ?Sized> OutcomeValue for Outcome<'_, T> {
 pub struct ChunkOf<'a, T: ?Sized>(pub &'a T);
 
 #[doc(hidden)]
+pub trait ChunkErrorTypeOfChunks {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
+pub trait ChunkErrorType {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
+}
+#[doc(hidden)]
 pub trait ChunkResultOfChunks {
     fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>);
 }
@@ -183,6 +191,23 @@ fn error_parts<E: fmt::Display>(e: &E) -> (&'static str, String) {
     (type_path::<E>(), e.to_string())
 }
 
+// An error item is recorded as a returned error is: the user's `ErrorType` class
+// when the error has one, else its type path.
+impl<T: RecordChunk, E: ErrorType + fmt::Display> ChunkErrorTypeOfChunks for &&&&&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        match self.0 {
+            Ok(v) => v.record_chunk(c),
+            Err(e) => c.error(&e.error_type(), type_path::<E>(), &e.to_string()),
+        }
+    }
+}
+impl<T, E: ErrorType + fmt::Display> ChunkErrorType for &&&&ChunkOf<'_, Result<T, E>> {
+    fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        if let Err(e) = self.0 {
+            c.error(&e.error_type(), type_path::<E>(), &e.to_string());
+        }
+    }
+}
 impl<T: RecordChunk, E: fmt::Display> ChunkResultOfChunks for &&&ChunkOf<'_, Result<T, E>> {
     fn __genai_chunk(&self, c: &mut ChunkRecorder<'_>) {
         match self.0 {
