@@ -351,3 +351,41 @@ fn spans_in_flight_when_shutdown_gives_up_are_counted_lost_and_the_drop_keeps_it
         assert_eq!(h.exporters[0].spans_queued + h.exporters[0].spans_dropped, produced);
     }
 }
+
+/// Runs test `name` of this binary again in a child process, with
+/// `GENAI_TRACE_FAULTS_CHILD` set, and returns what it printed on stderr.
+fn child_stderr(name: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("GENAI_TRACE_FAULTS_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn in_child() -> bool {
+    std::env::var_os("GENAI_TRACE_FAULTS_CHILD").is_some()
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn warnings_reach_stderr_after_a_scoped_subscriber_is_gone() {
+    const NAME: &str = "warnings_reach_stderr_after_a_scoped_subscriber_is_gone";
+    if in_child() {
+        // A scoped subscriber, set and dropped: tracing's has_been_set() stays true.
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {});
+        let guard = Telemetry::builder()
+            .env_lookup(env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "abc")]))
+            .with_exporter("memory", genai_trace::testing::memory_exporter())
+            .install()
+            .unwrap();
+        drop(guard);
+        return;
+    }
+    let stderr = child_stderr(NAME);
+    assert!(
+        stderr.contains("genai-trace: warning: OTEL_BSP_MAX_QUEUE_SIZE: \"abc\" is not a positive whole number"),
+        "{stderr}"
+    );
+}

@@ -86,8 +86,16 @@ pub(crate) fn correlation() -> (Option<String>, Option<String>, Option<String>) 
     })
 }
 
+fn is_exporter_target(target: &str) -> bool {
+    EXPORTER_TARGETS.iter().any(|t| target.starts_with(t))
+}
+
 impl<S: Subscriber> Layer<S> for JsonLogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
+        let meta = event.metadata();
+        if *meta.level() > tracing::Level::WARN && is_exporter_target(meta.target()) {
+            return;
+        }
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
         let mut line = Map::new();
@@ -139,9 +147,10 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-/// Targets whose events never reach the OTLP logs bridge: exporting a log must
-/// not produce logs that are exported again.
-#[cfg(feature = "logs")]
+/// The exporter stack's own targets. Their events never reach the OTLP logs
+/// bridge (exporting a log must not produce logs that are exported again), and
+/// the JSON log layer shows only their warnings and errors (their debug and
+/// trace lines, ~30 per export, drowned the program's own).
 const EXPORTER_TARGETS: [&str; 7] = [
     "opentelemetry",
     "hyper",
@@ -172,7 +181,7 @@ where
     use tracing_subscriber::filter::filter_fn;
     let provider = crate::pipeline::state::logger_provider()?;
     let bridge = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
-    let not_exporter = filter_fn(|m| !EXPORTER_TARGETS.iter().any(|t| m.target().starts_with(t)));
+    let not_exporter = filter_fn(|m| !is_exporter_target(m.target()));
     Some(bridge.with_filter(not_exporter))
 }
 
@@ -180,6 +189,41 @@ where
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_exporter_stack_shows_its_warnings_only() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().write(b)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry().with(JsonLogLayer::writer(buffer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "h2::codec", "frame sent");
+            tracing::trace!(target: "hyper::proto", "parsed");
+            tracing::info!(target: "reqwest::connect", "connecting");
+            tracing::warn!(target: "hyper::client", "connection reset");
+            tracing::debug!(target: "my_app", "app detail");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let targets: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Json>(l).unwrap()["target"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(targets, ["hyper::client", "my_app"]);
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -1,7 +1,8 @@
 //! The one place genai-trace writes its own diagnostics. With the `tracing`
-//! feature they are `tracing` events (target `genai_trace`), printed on stderr
-//! only while no subscriber is installed; without it, one line on stderr.
-//! Telemetry problems are reported, never raised.
+//! feature a warning is a `tracing` event (target `genai_trace`) when the
+//! current subscriber records it, and one line on stderr otherwise (no
+//! subscriber, a scoped one that is gone, or one that filters it out); without
+//! the feature, one line on stderr. Telemetry problems are reported, never raised.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) fn warn(msg: fmt::Arguments<'_>) {
     #[cfg(feature = "tracing")]
     {
-        if tracing::dispatcher::has_been_set() {
+        // Not `dispatcher::has_been_set()`: it stays true once any scoped
+        // subscriber has ever been set, and the warnings then went nowhere.
+        if tracing::event_enabled!(target: "genai_trace", tracing::Level::WARN) {
             tracing::warn!(target: "genai_trace", "{msg}");
             return;
         }
