@@ -17,6 +17,12 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 /// An OTLP/HTTP receiver on loopback that answers every request with `status`
 /// (and an empty body), and the number of requests it has read.
 fn answering(status: &'static str) -> (u16, Arc<AtomicUsize>) {
+    answering_by_path(move |_| status)
+}
+
+/// Like [`answering`], with the status chosen by the request's path.
+fn answering_by_path(status_for: impl Fn(&str) -> &'static str + Send + Sync + 'static) -> (u16, Arc<AtomicUsize>) {
+    let status_for = Arc::new(status_for);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let requests = Arc::new(AtomicUsize::new(0));
@@ -25,11 +31,13 @@ fn answering(status: &'static str) -> (u16, Arc<AtomicUsize>) {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let seen = Arc::clone(&seen);
+            let status_for = Arc::clone(&status_for);
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream);
                 let mut line = String::new();
                 // One request per loop: request line, headers, a body of content-length.
                 while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let path = line.split(' ').nth(1).unwrap_or("").to_owned();
                     let mut len = 0;
                     loop {
                         line.clear();
@@ -49,7 +57,7 @@ fn answering(status: &'static str) -> (u16, Arc<AtomicUsize>) {
                         return;
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
-                    let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+                    let reply = format!("HTTP/1.1 {}\r\ncontent-length: 0\r\n\r\n", status_for(&path));
                     if reader.get_mut().write_all(reply.as_bytes()).is_err() {
                         return;
                     }
@@ -388,4 +396,31 @@ fn warnings_reach_stderr_after_a_scoped_subscriber_is_gone() {
         stderr.contains("genai-trace: warning: OTEL_BSP_MAX_QUEUE_SIZE: \"abc\" is not a positive whole number"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_traces_only_backend_gets_a_shutdown_error_that_names_the_signal_and_endpoint() {
+    let _l = lock();
+    let (port, _) = answering_by_path(|path| {
+        if path == "/v1/traces" {
+            "200 OK"
+        } else {
+            "405 Method Not Allowed"
+        }
+    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .quiet()
+        .with_otlp(OtlpExporter::http().endpoint(&endpoint))
+        .install()
+        .unwrap();
+    tool();
+    let err = guard.shutdown().unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("metrics (OTLP to {endpoint}/v1/metrics)")),
+        "{err}"
+    );
+    assert!(err.contains("OTEL_METRICS_EXPORTER=none"), "{err}");
+    assert_eq!(genai_trace::health().spans_exported(), 1, "the traces went through");
 }

@@ -47,6 +47,8 @@ pub(crate) struct Owned {
     #[cfg(feature = "otlp-grpc")]
     pub(crate) _grpc: Option<GrpcRuntime>,
     pub(crate) shutdown_timeout: Duration,
+    /// Where OTLP metrics and logs go, by signal, to name in shutdown errors.
+    pub(crate) otlp_endpoints: Vec<(&'static str, String)>,
 }
 
 impl fmt::Debug for TelemetryGuard {
@@ -111,6 +113,21 @@ impl TelemetryGuard {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let tp = owned.tracer_provider.clone();
+        let endpoints = owned.otlp_endpoints.clone();
+        // A failure names its signal, and its OTLP endpoint when it has one: the SDK's
+        // own text ("Failed to shutdown") says neither.
+        let failed = move |signal: &str, e: opentelemetry_sdk::error::OTelSdkError| match endpoints
+            .iter()
+            .find(|(s, _)| *s == signal)
+        {
+            Some((_, url)) => format!(
+                "{signal} (OTLP to {url}): {e} (a backend that takes traces only answers {signal} with \
+                     HTTP 405 or UNIMPLEMENTED: turn them off for it with OtlpExporter::without_metrics() \
+                     or OTEL_{}_EXPORTER=none)",
+                signal.to_ascii_uppercase()
+            ),
+            None => format!("{signal}: {e}"),
+        };
         #[cfg(feature = "metrics")]
         let mp = owned.meter_provider.clone();
         #[cfg(feature = "logs")]
@@ -120,14 +137,14 @@ impl TelemetryGuard {
             .name("genai-trace-shutdown".into())
             .spawn(move || {
                 #[cfg_attr(not(any(feature = "metrics", feature = "logs")), allow(unused_mut))]
-                let mut result = tp.shutdown_with_timeout(budget()).map_err(|e| e.to_string());
+                let mut result = tp.shutdown_with_timeout(budget()).map_err(|e| failed("traces", e));
                 #[cfg(feature = "metrics")]
                 if let Some(mp) = mp {
-                    result = result.and(mp.shutdown_with_timeout(budget()).map_err(|e| e.to_string()));
+                    result = result.and(mp.shutdown_with_timeout(budget()).map_err(|e| failed("metrics", e)));
                 }
                 #[cfg(feature = "logs")]
                 if let Some(lp) = lp {
-                    result = result.and(lp.shutdown_with_timeout(budget()).map_err(|e| e.to_string()));
+                    result = result.and(lp.shutdown_with_timeout(budget()).map_err(|e| failed("logs", e)));
                 }
                 let _ = tx.send(result);
             });

@@ -170,6 +170,7 @@ impl TelemetryBuilder {
             #[cfg(feature = "otlp-grpc")]
             _grpc: providers.grpc,
             shutdown_timeout: resolve::shutdown_timeout(self),
+            otlp_endpoints: providers.otlp_endpoints,
         }))
     }
 

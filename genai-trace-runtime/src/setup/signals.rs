@@ -25,7 +25,7 @@ use crate::setup::env::EnvSettings;
     any(feature = "metrics", feature = "logs"),
     any(feature = "otlp-http", feature = "otlp-grpc")
 ))]
-use crate::setup::env::ExporterChoice;
+use crate::setup::env::{ExporterChoice, without_password};
 #[cfg(any(
     feature = "metrics",
     all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc"))
@@ -55,10 +55,13 @@ pub(crate) struct SignalBuilders {
     otlp_logs_wanted: bool,
     #[cfg(feature = "otlp-grpc")]
     grpc: Option<GrpcRuntime>,
+    otlp_endpoints: Vec<(&'static str, String)>,
 }
 
 /// The providers [`SignalBuilders::build`] made, and the gRPC runtime to keep.
 pub(crate) struct SignalProviders {
+    /// Where OTLP metrics and logs go (passwords hidden), to name in shutdown errors.
+    pub(crate) otlp_endpoints: Vec<(&'static str, String)>,
     #[cfg(feature = "metrics")]
     pub(crate) meter: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     #[cfg(feature = "logs")]
@@ -91,6 +94,7 @@ impl SignalBuilders {
                 .is_none_or(|m| m.contains(&ExporterChoice::Otlp)),
             #[cfg(feature = "otlp-grpc")]
             grpc: None,
+            otlp_endpoints: Vec::new(),
         }
     }
 
@@ -143,6 +147,7 @@ impl SignalBuilders {
         #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
         if o.metrics && self.otlp_metrics_wanted {
             let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
+            self.otlp_endpoints.push(("metrics", without_password(&m.endpoint)));
             let exporter = crate::export::otlp::metric_exporter(
                 &m,
                 #[cfg(feature = "otlp-grpc")]
@@ -153,6 +158,7 @@ impl SignalBuilders {
         #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
         if o.metrics && self.otlp_logs_wanted {
             let l = resolve::otlp(o, env, Signal::Logs, warnings)?;
+            self.otlp_endpoints.push(("logs", without_password(&l.endpoint)));
             let exporter = crate::export::otlp::log_exporter(
                 &l,
                 #[cfg(feature = "otlp-grpc")]
@@ -186,6 +192,7 @@ impl SignalBuilders {
             mp
         });
         SignalProviders {
+            otlp_endpoints: self.otlp_endpoints,
             #[cfg(feature = "metrics")]
             meter,
             #[cfg(feature = "logs")]
