@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
+use crate::genai::shrink::{ELLIPSIS, shrink_json};
+
 /// A redaction hook: sees the attribute key and the content (JSON text or plain
 /// text) before it is recorded; returns the text to record, or `None` to drop it.
 pub type RedactHook = Arc<dyn Fn(&str, String) -> Option<String> + Send + Sync>;
@@ -103,8 +105,6 @@ impl ContentPolicy {
     }
 }
 
-const ELLIPSIS: &str = "…";
-
 /// The longest prefix of `s` that fits `max` bytes with an ellipsis, on a char boundary.
 fn cut_text(s: &str, max: usize) -> String {
     let budget = max.saturating_sub(ELLIPSIS.len());
@@ -113,54 +113,6 @@ fn cut_text(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}{ELLIPSIS}", &s[..end])
-}
-
-/// Shortens the longest string leaves until the serialised JSON fits `max`
-/// bytes; the result is always valid JSON.
-fn shrink_json(mut json: Json, max: usize) -> String {
-    for _ in 0..64 {
-        let text = json.to_string();
-        if text.len() <= max {
-            return text;
-        }
-        let excess = text.len() - max;
-        let Some(longest) = longest_string(&mut json) else {
-            break;
-        };
-        let keep = longest
-            .len()
-            .saturating_sub(excess + ELLIPSIS.len() + 8)
-            .min(longest.len() / 2 + 1);
-        let mut end = keep.min(longest.len());
-        while !longest.is_char_boundary(end) {
-            end -= 1;
-        }
-        if end == 0 && longest.is_empty() {
-            break;
-        }
-        *longest = format!("{}{ELLIPSIS}", &longest[..end]);
-        if longest.len() <= ELLIPSIS.len() {
-            // Nothing left to shorten in this leaf; others may still be long.
-            if longest_string(&mut json).is_none_or(|s| s.len() <= ELLIPSIS.len()) {
-                break;
-            }
-        }
-    }
-    let text = json.to_string();
-    if text.len() <= max {
-        text
-    } else {
-        Json::String(ELLIPSIS.to_owned()).to_string()
-    }
-}
-
-fn longest_string(json: &mut Json) -> Option<&mut String> {
-    match json {
-        Json::String(s) => Some(s),
-        Json::Array(items) => items.iter_mut().filter_map(longest_string).max_by_key(|s| s.len()),
-        Json::Object(map) => map.values_mut().filter_map(longest_string).max_by_key(|s| s.len()),
-        _ => None,
-    }
 }
 
 /// Whether prompt and completion content is recorded, and where.

@@ -8,3 +8,4 @@ pub(crate) mod message;
 pub(crate) mod metrics;
 pub(crate) mod recorder;
 pub mod semconv;
+pub(crate) mod shrink;
