@@ -424,3 +424,125 @@ fn a_traces_only_backend_gets_a_shutdown_error_that_names_the_signal_and_endpoin
     assert!(err.contains("OTEL_METRICS_EXPORTER=none"), "{err}");
     assert_eq!(genai_trace::health().spans_exported(), 1, "the traces went through");
 }
+
+/// A request, response, error and stream chunk whose telemetry code panics.
+struct PanickyRequest;
+impl genai_trace::RecordRequest for PanickyRequest {
+    fn record_request(&self, _: &mut genai_trace::Recorder<'_>) {
+        panic!("RecordRequest bug");
+    }
+}
+
+struct PanickyResponse(u32);
+impl genai_trace::RecordResponse for PanickyResponse {
+    fn record_response(&self, _: &mut genai_trace::Recorder<'_>) {
+        panic!("RecordResponse bug");
+    }
+}
+
+#[derive(Debug)]
+struct PanickyError;
+impl std::fmt::Display for PanickyError {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display bug")
+    }
+}
+
+struct PanickyChunk;
+impl genai_trace::RecordChunk for PanickyChunk {
+    fn record_chunk(&self, _: &mut genai_trace::ChunkRecorder<'_>) {
+        panic!("RecordChunk bug");
+    }
+}
+
+fn explode() -> &'static str {
+    panic!("attribute expression bug")
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn with_panicky_request(_req: &PanickyRequest) -> u32 {
+    7
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn with_panicky_response() -> PanickyResponse {
+    PanickyResponse(8)
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn with_panicky_error() -> Result<u32, PanickyError> {
+    Err(PanickyError)
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o", attrs("app.tag" = explode()))]
+fn with_panicky_attribute() -> u32 {
+    9
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+async fn with_panicky_response_async() -> PanickyResponse {
+    PanickyResponse(10)
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn with_panicky_chunks() -> impl Iterator<Item = PanickyChunk> {
+    vec![PanickyChunk, PanickyChunk].into_iter()
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o", sensitive = ["prompt"])]
+fn with_redacted_prompt(prompt: &str) -> usize {
+    prompt.len()
+}
+
+#[test]
+fn panicking_telemetry_code_never_changes_what_the_program_does() {
+    let t = genai_trace::testing::TestTelemetry::install_with(|b| {
+        b.content_capture(genai_trace::ContentCapture::SpanOnly)
+            .redact(|_, _| panic!("redaction hook bug"))
+    });
+    let before = genai_trace::health().telemetry_panics;
+    assert_eq!(with_panicky_request(&PanickyRequest), 7, "the body ran");
+    assert_eq!(with_panicky_response().0, 8, "the value came back");
+    assert!(matches!(with_panicky_error(), Err(PanickyError)));
+    assert_eq!(with_panicky_attribute(), 9);
+    assert_eq!(futures::executor::block_on(with_panicky_response_async()).0, 10);
+    assert_eq!(with_panicky_chunks().count(), 2, "every item reached the caller");
+    assert_eq!(with_redacted_prompt("four"), 4);
+    let caught = genai_trace::health().telemetry_panics - before;
+    assert_eq!(caught, 8, "each panic caught and counted");
+    // The spans whose end recording failed are still exported.
+    assert!(t.spans().iter().any(|s| s.name == "chat gpt-4o"));
+}
+
+#[test]
+fn a_redaction_hook_that_panics_while_a_stream_drops_in_an_unwind_does_not_abort() {
+    const NAME: &str = "a_redaction_hook_that_panics_while_a_stream_drops_in_an_unwind_does_not_abort";
+    if in_child() {
+        let _t = genai_trace::testing::TestTelemetry::install_with(|b| {
+            b.content_capture(genai_trace::ContentCapture::SpanOnly)
+                .redact(|_, _| panic!("redaction hook bug"))
+        });
+        let unwound = std::panic::catch_unwind(|| {
+            let mut chunks = streamed_text();
+            let _first = chunks.next();
+            panic!("the program's own panic, with the stream alive");
+        });
+        assert!(unwound.is_err());
+        eprintln!("the child lived on");
+        return;
+    }
+    let stderr = child_stderr(NAME);
+    assert!(stderr.contains("the child lived on"), "{stderr}");
+}
+
+struct Text(&'static str);
+impl genai_trace::RecordChunk for Text {
+    fn record_chunk(&self, c: &mut genai_trace::ChunkRecorder<'_>) {
+        c.text_delta(self.0);
+    }
+}
+
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn streamed_text() -> impl Iterator<Item = Text> {
+    vec![Text("a"), Text("b")].into_iter()
+}

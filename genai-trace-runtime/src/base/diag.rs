@@ -5,7 +5,38 @@
 //! the feature, one line on stderr. Telemetry problems are reported, never raised.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Panics of user code run for telemetry, caught since the process started.
+static CAUGHT_PANICS: AtomicU64 = AtomicU64::new(0);
+static WARNED_PANIC: AtomicBool = AtomicBool::new(false);
+
+/// Runs user code that telemetry calls on the program's behalf (a recorder, a
+/// redaction hook, an error's `Display`, a start attribute's expression). A panic
+/// in it must not change what the program does: it is caught, counted, warned
+/// about once, and that piece of telemetry is dropped (`None`).
+pub(crate) fn guarded<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            CAUGHT_PANICS.fetch_add(1, Ordering::Relaxed);
+            warn_limited(
+                &WARNED_PANIC,
+                format_args!(
+                    "{what} panicked while recording telemetry; the panic was caught, that piece of \
+                     telemetry is dropped and the program goes on"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Panics caught by [`guarded`] since the process started.
+pub(crate) fn caught_panics() -> u64 {
+    CAUGHT_PANICS.load(Ordering::Relaxed)
+}
 
 pub(crate) fn warn(msg: fmt::Arguments<'_>) {
     #[cfg(feature = "tracing")]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
+use crate::base::diag;
 use crate::genai::shrink::{ELLIPSIS, shrink_json};
 
 /// A redaction hook: sees the attribute key and the content (JSON text or plain
@@ -66,7 +67,7 @@ impl ContentPolicy {
         }
         let text = value.to_string();
         let text = match &self.redact {
-            Some(hook) => hook(key, text)?,
+            Some(hook) => diag::guarded("the redaction hook", || hook(key, text)).flatten()?,
             None => text,
         };
         if text.len() <= self.max_bytes {
@@ -92,7 +93,7 @@ impl ContentPolicy {
             return None;
         }
         let text = match &self.redact {
-            Some(hook) => hook(key, text.to_owned())?,
+            Some(hook) => diag::guarded("the redaction hook", || hook(key, text.to_owned())).flatten()?,
             None => text.to_owned(),
         };
         if text.len() <= self.max_bytes {

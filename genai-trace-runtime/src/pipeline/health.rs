@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
+use crate::base::diag;
 use crate::base::errors::ConfigWarning;
 use crate::pipeline::state::{Active, active, is_enabled};
 
@@ -80,6 +81,11 @@ pub struct Health {
     pub exporters: Vec<ExporterHealth>,
     /// Configuration warnings of the last install.
     pub warnings: Vec<ConfigWarning>,
+    /// Panics of user code run for telemetry (a `RecordRequest` or
+    /// `RecordResponse`, a chunk recorder, the redaction hook, an error's
+    /// `Display`, an `attrs(...)` expression), caught since the process started:
+    /// the call went on as without telemetry, that piece of telemetry was dropped.
+    pub telemetry_panics: u64,
 }
 
 impl Health {
@@ -127,6 +133,7 @@ pub fn health() -> Health {
             spans_started: a.started.load(Ordering::Relaxed),
             exporters: exporters(&a, false),
             warnings,
+            telemetry_panics: diag::caught_panics(),
         };
     }
     let totals = FINAL_TOTALS
@@ -139,9 +146,11 @@ pub fn health() -> Health {
             spans_started,
             exporters,
             warnings,
+            telemetry_panics: diag::caught_panics(),
         },
         None => Health {
             warnings,
+            telemetry_panics: diag::caught_panics(),
             ..Health::default()
         },
     }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::base::diag;
 use crate::span::guard::SpanGuard;
 
 pin_project_lite::pin_project! {
@@ -76,7 +77,7 @@ fn poll_recording<F: Future>(
     drop(attached);
     match polled {
         Poll::Ready(out) => {
-            record(&out, sentinel.0);
+            diag::guarded("the recording of a call's outcome", || record(&out, &mut *sentinel.0));
             sentinel.0.end_recording();
             Poll::Ready(out)
         }
@@ -132,7 +133,7 @@ pub fn run_recorded<R>(mut guard: SpanGuard, body: impl FnOnce() -> R, record: i
         let _attached = guard.attach();
         body()
     };
-    record(&ret, &mut guard);
+    diag::guarded("the recording of a call's outcome", || record(&ret, &mut guard));
     guard.end();
     ret
 }

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue};
 
+use crate::base::diag;
 use crate::genai::recorder::{RecordBuffer, Recorder};
 use crate::genai::semconv as sc;
 use crate::pipeline::state::{ENABLED, METRICS_ON};
@@ -90,7 +91,10 @@ impl SpanGuard {
                 custom: 0,
                 dropped: 0,
             };
-            attributes(&mut attrs);
+            // The user's expressions, `RecordRequest` and `ToContent` run here.
+            if diag::guarded("a span's start attributes", || attributes(&mut attrs)).is_none() {
+                return false;
+            }
             let dropped = attrs.dropped;
             let kvs = &mut d.buf.kvs;
             if let Some((key, value)) = site.default_attr
@@ -224,10 +228,15 @@ impl SpanGuard {
         let Some(state) = self.state.as_deref() else { return };
         let mut buf = RecordBuffer::default();
         // The user's recording code runs without the call's data locked.
-        f(&mut Recorder {
-            buf: &mut buf,
-            policy: &state.active.content,
+        let recorded = diag::guarded("a RecordResponse", || {
+            f(&mut Recorder {
+                buf: &mut buf,
+                policy: &state.active.content,
+            });
         });
+        if recorded.is_none() {
+            return;
+        }
         match state.recording {
             Recording::Sdk if !buf.kvs.is_empty() => {
                 if let Some(span) = state.sdk_span() {

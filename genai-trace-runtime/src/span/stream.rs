@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use futures_core::Stream;
 
+use crate::base::diag;
 use crate::genai::message::{Message, Usage};
 use crate::genai::semconv as sc;
 use crate::span::guard::{SpanGuard, StreamSummary};
@@ -181,14 +182,12 @@ impl StreamState {
             self.first = Some(SystemTime::now());
         }
         self.chunks += 1;
-        record(
-            item,
-            &mut ChunkRecorder {
-                acc: &mut self.acc,
-                capture: self.capture,
-                max_bytes: self.max_bytes,
-            },
-        );
+        let mut recorder = ChunkRecorder {
+            acc: &mut self.acc,
+            capture: self.capture,
+            max_bytes: self.max_bytes,
+        };
+        diag::guarded("a stream chunk's recorder", || record(item, &mut recorder));
         self.acc.error.is_some()
     }
 
