@@ -546,3 +546,81 @@ impl genai_trace::RecordChunk for Text {
 fn streamed_text() -> impl Iterator<Item = Text> {
     vec![Text("a"), Text("b")].into_iter()
 }
+
+/// An exporter whose exports stay pending (without blocking the export thread,
+/// as a real exporter's network wait does) until released.
+#[derive(Debug, Clone)]
+struct Gate {
+    open: tokio::sync::watch::Sender<bool>,
+    received: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            open: tokio::sync::watch::channel(false).0,
+            received: Arc::default(),
+        }
+    }
+
+    fn release(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+impl genai_trace::opentelemetry_sdk::trace::SpanExporter for Gate {
+    async fn export(
+        &self,
+        batch: Vec<genai_trace::opentelemetry_sdk::trace::SpanData>,
+    ) -> genai_trace::opentelemetry_sdk::error::OTelSdkResult {
+        let mut open = self.open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+        self.received.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Sends `produced` spans through an exporter whose exports never finish until
+/// the end, `paced` (a pause after every 512) or as a tight burst; returns how
+/// many the pipeline held, and checks that every span is counted once.
+fn burst_against_a_stalled_export(produced: usize, paced: bool) -> u64 {
+    let gate = Gate::new();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .quiet()
+        .with_exporter("gate", gate.clone())
+        .install()
+        .unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..produced {
+        tool();
+        if paced && i % 512 == 511 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let calls = started.elapsed();
+    let held = genai_trace::health().exporters[0].spans_queued;
+    gate.release();
+    drop(guard);
+    let h = genai_trace::health();
+    assert_eq!(h.spans_exported() + h.spans_dropped(), produced as u64, "{h:?}");
+    assert_eq!(gate.received.load(Ordering::SeqCst) as u64, h.spans_exported());
+    // The calling thread never waited on the stalled export: 20,000 calls with
+    // 39 pauses of 2 ms take well under a second (a blocked call would not return).
+    assert!(calls < Duration::from_secs(5), "{calls:?}");
+    held
+}
+
+#[test]
+fn a_burst_against_a_stalled_export_is_held_up_to_the_documented_capacity_and_counted() {
+    let _l = lock();
+    // Held during a stall, at the defaults: the queue (2,048), up to 4 batches in
+    // flight and the batches the export thread took for a free slot. The batches
+    // are full or not depending on when the thread woke, so the figure lies between
+    // the queue plus 4 one-span batches and three queues' worth (docs/configuration.md).
+    for paced in [true, false] {
+        let held = burst_against_a_stalled_export(20_000, paced);
+        eprintln!("held {held} (paced: {paced})");
+        assert!((2048 + 4..=3 * 2048).contains(&held), "held {held} (paced: {paced})");
+    }
+}
