@@ -568,11 +568,11 @@ impl Gate {
     }
 }
 
-impl genai_trace::opentelemetry_sdk::trace::SpanExporter for Gate {
+impl opentelemetry_sdk::trace::SpanExporter for Gate {
     async fn export(
         &self,
-        batch: Vec<genai_trace::opentelemetry_sdk::trace::SpanData>,
-    ) -> genai_trace::opentelemetry_sdk::error::OTelSdkResult {
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
         let mut open = self.open.subscribe();
         let _ = open.wait_for(|open| *open).await;
         self.received.fetch_add(batch.len(), Ordering::SeqCst);
