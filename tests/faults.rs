@@ -569,10 +569,7 @@ impl Gate {
 }
 
 impl opentelemetry_sdk::trace::SpanExporter for Gate {
-    async fn export(
-        &self,
-        batch: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
+    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
         let mut open = self.open.subscribe();
         let _ = open.wait_for(|open| *open).await;
         self.received.fetch_add(batch.len(), Ordering::SeqCst);

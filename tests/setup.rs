@@ -365,6 +365,45 @@ fn a_tracer_provider_built_by_the_user_records_through_the_sdk() {
     assert_eq!(attribute(find("manual"), "app.manual").unwrap(), &true.into());
 }
 
+#[cfg(feature = "metrics")]
+#[test]
+fn user_built_providers_get_the_genai_metrics_and_a_count_of_spans_started() {
+    use genai_trace::opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use genai_trace::opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    use genai_trace::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    let _l = lock();
+    let spans = InMemorySpanExporter::default();
+    let metrics = InMemoryMetricExporter::default();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .tracer_provider(SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build())
+        .meter_provider(
+            SdkMeterProvider::builder()
+                .with_reader(PeriodicReader::builder(metrics.clone()).build())
+                .build(),
+        )
+        .install()
+        .expect("install");
+    chat(); // a chat span and a tool span
+    let h = genai_trace::health();
+    assert_eq!(h.spans_started, 2, "counted through the SDK: {h:?}");
+    guard.flush().unwrap();
+    let exported: Vec<ResourceMetrics> = metrics.get_finished_metrics().unwrap();
+    let names: Vec<String> = exported
+        .iter()
+        .flat_map(|rm| rm.scope_metrics())
+        .flat_map(|sm| sm.metrics())
+        .map(|m| m.name().to_owned())
+        .collect();
+    // The SDK's in-memory exporter forgets its spans at shutdown: read them first.
+    assert_eq!(spans.get_finished_spans().unwrap().len(), 2);
+    drop(guard);
+    assert!(
+        names.iter().any(|n| n == "gen_ai.client.operation.duration"),
+        "the GenAI metrics reach the user's meter provider: {names:?}"
+    );
+}
+
 #[test]
 fn a_new_installation_on_the_same_thread_gets_the_spans_of_this_thread() {
     let _l = lock();

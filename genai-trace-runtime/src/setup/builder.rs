@@ -167,6 +167,8 @@ pub struct TelemetryBuilder {
     pub(crate) redact: Option<RedactHook>,
     pub(crate) disabled: bool,
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
+    #[cfg(feature = "metrics")]
+    pub(crate) meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     pub(crate) print_warnings: bool,
 }
 
@@ -192,6 +194,8 @@ impl Default for TelemetryBuilder {
             redact: None,
             disabled: false,
             tracer_provider: None,
+            #[cfg(feature = "metrics")]
+            meter_provider: None,
             print_warnings: true,
         }
     }
@@ -273,6 +277,33 @@ impl TelemetryBuilder {
     /// exporters are yours, so the health snapshot has no per-exporter counts.
     pub fn tracer_provider(mut self, provider: SdkTracerProvider) -> Self {
         self.tracer_provider = Some(provider);
+        self
+    }
+    /// Record the GenAI metrics (token usage, durations, time to first chunk)
+    /// into a meter provider you built yourself (feature `metrics`), typically
+    /// beside [`TelemetryBuilder::tracer_provider`]. Its readers are yours: the
+    /// exporters added here then send no metrics of their own. genai-trace
+    /// flushes and shuts it down when the guard drops, as it does the tracer
+    /// provider you give it.
+    ///
+    /// ```
+    /// use genai_trace_runtime::Telemetry;
+    /// use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// let metrics = InMemoryMetricExporter::default();
+    /// let meters = SdkMeterProvider::builder().with_reader(PeriodicReader::builder(metrics.clone()).build()).build();
+    /// let guard = Telemetry::builder()
+    ///     .env_lookup(|_| None)
+    ///     .tracer_provider(SdkTracerProvider::builder().build())
+    ///     .meter_provider(meters)
+    ///     .install()
+    ///     .unwrap();
+    /// drop(guard);
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn meter_provider(mut self, provider: opentelemetry_sdk::metrics::SdkMeterProvider) -> Self {
+        self.meter_provider = Some(provider);
         self
     }
     /// Parent-based sampling: follow the parent, sample this fraction of new traces.

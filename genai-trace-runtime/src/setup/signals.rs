@@ -39,6 +39,10 @@ pub(crate) struct SignalBuilders {
     meter: opentelemetry_sdk::metrics::MeterProviderBuilder,
     #[cfg(feature = "metrics")]
     has_readers: bool,
+    /// A meter provider the user built: the GenAI metrics go there, and the
+    /// exporters add no metric readers of their own.
+    #[cfg(feature = "metrics")]
+    user_meter: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     #[cfg(feature = "metrics")]
     #[cfg_attr(
         not(any(feature = "testing", feature = "otlp-http", feature = "otlp-grpc")),
@@ -79,6 +83,8 @@ impl SignalBuilders {
             #[cfg(feature = "metrics")]
             has_readers: false,
             #[cfg(feature = "metrics")]
+            user_meter: b.meter_provider.clone(),
+            #[cfg(feature = "metrics")]
             interval: resolve::metric_export_interval(b, env),
             #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
             otlp_metrics_wanted: env
@@ -101,7 +107,9 @@ impl SignalBuilders {
     /// Metrics go to `exporter` too (the in-memory exporter of the tests).
     #[cfg(all(feature = "metrics", feature = "testing"))]
     pub(crate) fn add_metric_exporter(&mut self, exporter: opentelemetry_sdk::metrics::InMemoryMetricExporter) {
-        self.add_metric_reader(exporter);
+        if self.user_meter.is_none() {
+            self.add_metric_reader(exporter);
+        }
     }
 
     #[cfg(feature = "metrics")]
@@ -145,7 +153,7 @@ impl SignalBuilders {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Box<dyn DynSpanExporter>, InstallError> {
         #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
-        if o.metrics && self.otlp_metrics_wanted {
+        if o.metrics && self.otlp_metrics_wanted && self.user_meter.is_none() {
             let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
             self.otlp_endpoints.push(("metrics", without_password(&m.endpoint)));
             let exporter = crate::export::otlp::metric_exporter(
@@ -186,10 +194,12 @@ impl SignalBuilders {
     )]
     pub(crate) fn build(self, resource: &Resource) -> SignalProviders {
         #[cfg(feature = "metrics")]
-        let meter = self.has_readers.then(|| {
-            let mp = self.meter.with_resource(resource.clone()).build();
-            opentelemetry::global::set_meter_provider(mp.clone());
-            mp
+        let meter = self.user_meter.or_else(|| {
+            self.has_readers.then(|| {
+                let mp = self.meter.with_resource(resource.clone()).build();
+                opentelemetry::global::set_meter_provider(mp.clone());
+                mp
+            })
         });
         SignalProviders {
             otlp_endpoints: self.otlp_endpoints,

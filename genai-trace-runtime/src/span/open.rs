@@ -153,6 +153,9 @@ fn open_sdk_span(
         return Opened::nothing();
     }
     let recording = if opentelemetry::trace::Span::is_recording(&span) {
+        // The user's provider counts nothing for `health()`: its spans started are
+        // counted here.
+        active.started.fetch_add(1, Ordering::Relaxed);
         Recording::Sdk
     } else {
         Recording::No
