@@ -368,7 +368,7 @@ fn a_tracer_provider_built_by_the_user_records_through_the_sdk() {
 #[cfg(feature = "metrics")]
 #[test]
 fn user_built_providers_get_the_genai_metrics_and_a_count_of_spans_started() {
-    use genai_trace::opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use genai_trace::opentelemetry_sdk::metrics::data::{ResourceMetrics, ScopeMetrics};
     use genai_trace::opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
     use genai_trace::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
     let _l = lock();
@@ -391,8 +391,8 @@ fn user_built_providers_get_the_genai_metrics_and_a_count_of_spans_started() {
     let exported: Vec<ResourceMetrics> = metrics.get_finished_metrics().unwrap();
     let names: Vec<String> = exported
         .iter()
-        .flat_map(|rm| rm.scope_metrics())
-        .flat_map(|sm| sm.metrics())
+        .flat_map(ResourceMetrics::scope_metrics)
+        .flat_map(ScopeMetrics::metrics)
         .map(|m| m.name().to_owned())
         .collect();
     // The SDK's in-memory exporter forgets its spans at shutdown: read them first.
