@@ -443,7 +443,8 @@ fn stream_body(
                     if #guard.is_active() {
                         let #ret = &#ret;
                         let #guard = &mut #guard;
-                        #outcome
+                        // Through the runtime, which catches a panic of the user's code in it.
+                        #private::record_outcome(|| { #outcome });
                     }
                     #guard.end();
                     match #ret {

@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 
 pub use opentelemetry::trace::SpanKind;
 
+use crate::base::diag;
 use crate::genai::message::ToContent;
 pub use crate::genai::recorder::ContentSlot;
 use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder};
@@ -24,6 +25,13 @@ pub use crate::span::future::{Instrumented, InstrumentedThen, body_once, call_on
 pub use crate::span::guard::SpanGuard;
 use crate::span::stream::{ChunkRecorder, RecordChunk};
 pub use crate::span::stream::{InstrumentedIter, InstrumentedStream};
+
+/// Runs the expansion's outcome recording (response and error dispatch) for a
+/// stream function that failed before its stream existed; a panic in the user's
+/// code there (an error's `Display`, a `RecordResponse`) is caught and counted.
+pub fn record_outcome(record: impl FnOnce()) {
+    diag::guarded("the recording of a call's outcome", record);
+}
 
 // ---- arguments: request types and `sensitive` content ------------------------
 
