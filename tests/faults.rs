@@ -489,6 +489,11 @@ fn with_panicky_chunks() -> impl Iterator<Item = PanickyChunk> {
     vec![PanickyChunk, PanickyChunk].into_iter()
 }
 
+#[genai_span(kind = "chat", model = "gpt-4o")]
+fn with_panicky_error_before_the_stream() -> Result<impl Iterator<Item = u32>, PanickyError> {
+    Err::<std::vec::IntoIter<u32>, _>(PanickyError)
+}
+
 #[genai_span(kind = "chat", model = "gpt-4o", sensitive = ["prompt"])]
 fn with_redacted_prompt(prompt: &str) -> usize {
     prompt.len()
@@ -508,8 +513,9 @@ fn panicking_telemetry_code_never_changes_what_the_program_does() {
     assert_eq!(futures::executor::block_on(with_panicky_response_async()).0, 10);
     assert_eq!(with_panicky_chunks().count(), 2, "every item reached the caller");
     assert_eq!(with_redacted_prompt("four"), 4);
+    assert!(matches!(with_panicky_error_before_the_stream(), Err(PanickyError)));
     let caught = genai_trace::health().telemetry_panics - before;
-    assert_eq!(caught, 8, "each panic caught and counted");
+    assert_eq!(caught, 9, "each panic caught and counted");
     // The spans whose end recording failed are still exported.
     assert!(t.spans().iter().any(|s| s.name == "chat gpt-4o"));
 }
@@ -619,5 +625,52 @@ fn a_burst_against_a_stalled_export_is_held_up_to_the_documented_capacity_and_co
         let held = burst_against_a_stalled_export(20_000, paced);
         eprintln!("held {held} (paced: {paced})");
         assert!((2048 + 4..=3 * 2048).contains(&held), "held {held} (paced: {paced})");
+    }
+}
+
+/// The resident set of this process, in KiB (Linux).
+#[cfg(target_os = "linux")]
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_stays_bounded_while_the_collector_is_down() {
+    let _l = lock();
+    for otlp in [OtlpExporter::http(), OtlpExporter::grpc()] {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let guard = Telemetry::builder()
+            .env_lookup(|_| None)
+            .quiet()
+            .shutdown_timeout(Duration::from_millis(500))
+            .with_otlp(
+                otlp.endpoint(format!("http://127.0.0.1:{port}"))
+                    .timeout(Duration::from_millis(200))
+                    .without_metrics(),
+            )
+            .install()
+            .unwrap();
+        for _ in 0..10_000 {
+            tool();
+        }
+        let before = rss_kib();
+        let produced = 200_000;
+        for _ in 0..produced {
+            tool();
+        }
+        let grown = rss_kib().saturating_sub(before);
+        drop(guard);
+        let h = genai_trace::health();
+        // The queue bounds what a dead collector can cost: a few thousand spans.
+        assert!(grown < 64 * 1024, "RSS grew by {grown} KiB: {h:?}");
+        assert_eq!(
+            h.spans_exported() + h.spans_failed() + h.spans_dropped() + h.spans_lost(),
+            produced + 10_000,
+            "{h:?}"
+        );
+        assert!(h.spans_dropped() > 0, "{h:?}");
     }
 }

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,6 +21,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// a failing test waits that long).
 const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Collectors this test binary has started, naming their run folders.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
 /// Where and how to start rotel; the defaults are what the tests use.
 #[derive(Debug, Clone, Default)]
 pub struct RotelOptions {
@@ -27,6 +31,9 @@ pub struct RotelOptions {
     pub python: Option<PathBuf>,
     /// Install and run state (default [`backends_dir`]).
     pub dir: Option<PathBuf>,
+    /// The (gRPC, HTTP) ports to listen on, to start a collector again where a
+    /// stopped one was (default: two free ports).
+    pub ports: Option<(u16, u16)>,
 }
 
 /// A running rotel on free loopback ports.
@@ -71,7 +78,10 @@ impl Rotel {
     pub fn start(options: &RotelOptions) -> Result<Rotel, BackendError> {
         let dir = options.dir.clone().unwrap_or_else(backends_dir);
         let agent = install(&dir, options.python.as_deref())?;
-        let run_dir = dir.join("rotel").join(format!("run-{}", std::process::id()));
+        // One folder per collector this binary starts: a restarted one keeps the
+        // first one's records apart.
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let run_dir = dir.join("rotel").join(format!("run-{}-{n}", std::process::id()));
         remove_stale_runs(&dir.join("rotel"));
         let _ = fs::remove_dir_all(&run_dir);
         fs::create_dir_all(&run_dir).map_err(|e| BackendError {
@@ -82,7 +92,7 @@ impl Rotel {
         for file in ["spans.jsonl", "metrics.jsonl", "logs.jsonl"] {
             let _ = fs::write(run_dir.join(file), "");
         }
-        let (grpc_port, http_port) = (free_port(), free_port());
+        let (grpc_port, http_port) = options.ports.unwrap_or_else(|| (free_port(), free_port()));
         let processor = repo_root().join("scripts/backends/rotel_jsonl.py");
         let processor = processor.to_string_lossy().into_owned();
         let args: Vec<String> = [
@@ -123,6 +133,28 @@ impl Rotel {
             run_dir,
             process,
         })
+    }
+
+    /// The (gRPC, HTTP) ports it listens on.
+    pub fn ports(&self) -> (u16, u16) {
+        let port = |url: &str| url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        (port(&self.grpc), port(&self.http))
+    }
+
+    /// Stops this collector (its clients see their connections go) and waits until its
+    /// ports no longer accept connections.
+    pub fn stop(self) {
+        let (grpc, http) = self.ports();
+        drop(self);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addrs = [grpc, http].map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, p)));
+        while Instant::now() < deadline
+            && addrs
+                .iter()
+                .any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_millis(100)).is_ok())
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The folder with rotel's log and the JSON-lines files.
@@ -249,7 +281,11 @@ fn remove_stale_runs(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("run-")) else {
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("run-"))
+            .and_then(|n| n.split('-').next())
+        else {
             continue;
         };
         if !Path::new("/proc").join(pid).exists() {
@@ -287,6 +323,7 @@ mod tests {
         let err = Rotel::start(&RotelOptions {
             python: Some(PathBuf::from("/nonexistent/python3")),
             dir: Some(dir.clone()),
+            ports: None,
         })
         .unwrap_err();
         let _ = fs::remove_dir_all(&dir);
