@@ -256,7 +256,8 @@ impl Reader<'_> {
                     var,
                     &format!(
                         "{:?} is not a valid URL ({why}); using the default endpoint",
-                        without_password(&v)
+                        // Hidden before the quoting: `Debug` escapes could split the URL.
+                        hide_passwords(&v)
                     ),
                 );
                 None
@@ -489,9 +490,9 @@ pub(crate) fn validate_url(url: &str) -> Result<(), &'static str> {
     }
 }
 
-/// `text` with the password of every URL's user info (`scheme://user:secret@host`)
-/// hidden.
-fn hide_passwords(text: &str) -> String {
+/// `text` (a URL, or a message quoting URLs) with the password of every URL's
+/// user info (`scheme://user:secret@host`) hidden, for warnings and errors.
+pub(crate) fn hide_passwords(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -513,23 +514,6 @@ fn hide_passwords(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// `url` with the password of its user info (`https://user:secret@host`) hidden,
-/// for warnings and errors.
-pub(crate) fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:<hidden>@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::export::otlp::{OtlpProtocol, ResolvedOtlp, Signal};
 use crate::export::processor::BatchSettings;
 use crate::genai::content::{ContentPolicy, DEFAULT_MAX_CONTENT_BYTES};
 use crate::setup::builder::{OtlpExporter, TelemetryBuilder};
-use crate::setup::env::{EnvSettings, OtlpEnv, validate_url, without_password};
+use crate::setup::env::{EnvSettings, OtlpEnv, hide_passwords, validate_url};
 use crate::setup::sampler::SamplerConfig;
 
 /// How long dropping the guard may wait for the last export.
@@ -133,7 +133,7 @@ pub(crate) fn otlp(
     };
     let endpoint = if let Some(base) = &cfg.endpoint {
         validate_url(base)
-            .map_err(|why| InstallError::InvalidConfig(format!("OTLP endpoint {:?}: {why}", without_password(base))))?;
+            .map_err(|why| InstallError::InvalidConfig(format!("OTLP endpoint {:?}: {why}", hide_passwords(base))))?;
         join(base)
     } else if let Some(e) = &senv.endpoint {
         if e.signal_specific { e.url.clone() } else { join(&e.url) }

@@ -25,7 +25,7 @@ use crate::setup::env::EnvSettings;
     any(feature = "metrics", feature = "logs"),
     any(feature = "otlp-http", feature = "otlp-grpc")
 ))]
-use crate::setup::env::{ExporterChoice, without_password};
+use crate::setup::env::{ExporterChoice, hide_passwords};
 #[cfg(any(
     feature = "metrics",
     all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc"))
@@ -155,7 +155,7 @@ impl SignalBuilders {
         #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
         if o.metrics && self.otlp_metrics_wanted && self.user_meter.is_none() {
             let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
-            self.otlp_endpoints.push(("metrics", without_password(&m.endpoint)));
+            self.otlp_endpoints.push(("metrics", hide_passwords(&m.endpoint)));
             let exporter = crate::export::otlp::metric_exporter(
                 &m,
                 #[cfg(feature = "otlp-grpc")]
@@ -166,7 +166,7 @@ impl SignalBuilders {
         #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
         if o.metrics && self.otlp_logs_wanted {
             let l = resolve::otlp(o, env, Signal::Logs, warnings)?;
-            self.otlp_endpoints.push(("logs", without_password(&l.endpoint)));
+            self.otlp_endpoints.push(("logs", hide_passwords(&l.endpoint)));
             let exporter = crate::export::otlp::log_exporter(
                 &l,
                 #[cfg(feature = "otlp-grpc")]
