@@ -43,6 +43,7 @@ pub struct Rotel {
     pub http: String,
     /// OTLP/gRPC endpoint, `http://127.0.0.1:PORT`.
     pub grpc: String,
+    ports: (u16, u16),
     run_dir: PathBuf,
     process: Supervised,
 }
@@ -130,6 +131,7 @@ impl Rotel {
         Ok(Rotel {
             http: format!("http://127.0.0.1:{http_port}"),
             grpc: format!("http://127.0.0.1:{grpc_port}"),
+            ports: (grpc_port, http_port),
             run_dir,
             process,
         })
@@ -137,8 +139,7 @@ impl Rotel {
 
     /// The (gRPC, HTTP) ports it listens on.
     pub fn ports(&self) -> (u16, u16) {
-        let port = |url: &str| url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        (port(&self.grpc), port(&self.http))
+        self.ports
     }
 
     /// Stops this collector (its clients see their connections go) and waits until its
