@@ -16,21 +16,29 @@ static WARNED_PANIC: AtomicBool = AtomicBool::new(false);
 /// redaction hook, an error's `Display`, a start attribute's expression). A panic
 /// in it must not change what the program does: it is caught, counted, warned
 /// about once, and that piece of telemetry is dropped (`None`).
+#[inline(always)]
 pub(crate) fn guarded<R>(what: &str, f: impl FnOnce() -> R) -> Option<R> {
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Some(r),
         Err(_) => {
-            CAUGHT_PANICS.fetch_add(1, Ordering::Relaxed);
-            warn_limited(
-                &WARNED_PANIC,
-                format_args!(
-                    "{what} panicked while recording telemetry; the panic was caught, that piece of \
-                     telemetry is dropped and the program goes on"
-                ),
-            );
+            caught_panic(what);
             None
         }
     }
+}
+
+/// The cold half of [`guarded`]: count the panic, warn the first time.
+#[cold]
+#[inline(never)]
+fn caught_panic(what: &str) {
+    CAUGHT_PANICS.fetch_add(1, Ordering::Relaxed);
+    warn_limited(
+        &WARNED_PANIC,
+        format_args!(
+            "{what} panicked while recording telemetry; the panic was caught, that piece of \
+             telemetry is dropped and the program goes on"
+        ),
+    );
 }
 
 /// Panics caught by [`guarded`] since the process started.
