@@ -13,7 +13,7 @@
 //! to children.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{InstrumentationScope, KeyValue};
@@ -102,6 +102,32 @@ pub(crate) struct FinishedSpan {
 }
 
 impl FinishedSpan {
+    pub(crate) fn span_id(&self) -> SpanId {
+        self.span.span_context.span_id()
+    }
+
+    /// The span ended with status Error.
+    pub(crate) fn failed(&self) -> bool {
+        matches!(self.span.status, Status::Error { .. })
+    }
+
+    pub(crate) fn duration(&self) -> Duration {
+        self.end_time.duration_since(self.span.start_time).unwrap_or_default()
+    }
+
+    /// Sets the sampled flag: a span recorded without it (held by error-keeping
+    /// sampling) that is exported after all.
+    pub(crate) fn mark_sampled(&mut self) {
+        let sc = &self.span.span_context;
+        self.span.span_context = SpanContext::new(
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().with_sampled(true),
+            sc.is_remote(),
+            sc.trace_state().clone(),
+        );
+    }
+
     /// The SDK's export form. Runs on the export thread: the attribute vector is
     /// allocated where the exporter will free it.
     pub(crate) fn into_span_data(self, attributes: Vec<KeyValue>, scope: &InstrumentationScope) -> SpanData {

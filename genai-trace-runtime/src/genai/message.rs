@@ -23,6 +23,17 @@ pub struct Usage {
     pub reasoning_output_tokens: Option<i64>,
 }
 
+impl Usage {
+    /// Takes the counts `newer` sets; keeps the others.
+    pub(crate) fn update(&mut self, newer: &Usage) {
+        self.input_tokens = newer.input_tokens.or(self.input_tokens);
+        self.output_tokens = newer.output_tokens.or(self.output_tokens);
+        self.cache_read_input_tokens = newer.cache_read_input_tokens.or(self.cache_read_input_tokens);
+        self.cache_creation_input_tokens = newer.cache_creation_input_tokens.or(self.cache_creation_input_tokens);
+        self.reasoning_output_tokens = newer.reasoning_output_tokens.or(self.reasoning_output_tokens);
+    }
+}
+
 /// One part of a message, in the semconv message schema.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Part {

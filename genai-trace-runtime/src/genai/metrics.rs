@@ -2,7 +2,7 @@
 //! conventions' explicit bucket boundaries.
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::metrics::{Counter, Histogram, Meter};
 
 use crate::base::span_data::MetricAttributes;
 use crate::genai::semconv::{self as sc, metric};
@@ -15,6 +15,8 @@ pub(crate) struct FinishedOperation<'a> {
     pub error_type: Option<&'a str>,
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
+    /// USD, from the price table.
+    pub cost: Option<f64>,
 }
 
 /// `gen_ai.client.*` histograms.
@@ -25,6 +27,7 @@ pub(crate) struct GenAiInstruments {
     pub tokens: Histogram<u64>,
     pub time_to_first_chunk: Histogram<f64>,
     pub time_per_output_chunk: Histogram<f64>,
+    pub cost: Counter<f64>,
 }
 
 impl GenAiInstruments {
@@ -54,6 +57,11 @@ impl GenAiInstruments {
                 metric::TIME_PER_OUTPUT_CHUNK,
                 "Time between chunks of a streamed response",
             ),
+            cost: meter
+                .f64_counter(metric::COST)
+                .with_unit(metric::UNIT_USD)
+                .with_description("Cost of GenAI operations in USD, from the configured price table")
+                .build(),
         }
     }
 
@@ -70,6 +78,15 @@ impl GenAiInstruments {
                 self.tokens.record(n, attrs);
                 attrs.truncate(base);
             }
+        }
+        if let Some(usd) = op.cost {
+            // Provider and request model only: cost is summed per priced model.
+            let priced: MetricAttributes = attrs
+                .iter()
+                .filter(|kv| matches!(kv.key.as_str(), sc::GEN_AI_PROVIDER_NAME | sc::GEN_AI_REQUEST_MODEL))
+                .cloned()
+                .collect();
+            self.cost.add(usd, &priced);
         }
         if let Some(e) = op.error_type {
             attrs.push(KeyValue::new(sc::ERROR_TYPE, e.to_owned()));

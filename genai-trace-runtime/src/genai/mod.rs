@@ -1,8 +1,9 @@
 //! The GenAI vocabulary: semantic-convention names, the content gate, messages
-//! and usage, the recorder request and response types write to, and the client
+//! and usage, prices, the recorder request and response types write to, and the client
 //! metrics. Uses only `base`.
 
 pub(crate) mod content;
+pub(crate) mod cost;
 pub(crate) mod message;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;

@@ -257,9 +257,7 @@ impl Recorder<'_> {
                 self.put(key, v);
             }
         }
-        let b = &mut self.buf.usage;
-        b.input_tokens = u.input_tokens.or(b.input_tokens);
-        b.output_tokens = u.output_tokens.or(b.output_tokens);
+        self.buf.usage.update(&u);
     }
     /// `gen_ai.embeddings.dimension.count`
     pub fn embeddings_dimension_count(&mut self, v: i64) {

@@ -118,6 +118,11 @@ pub const GENAI_TRACE_CONTENT_TRUNCATED: &str = "genai_trace.content.truncated";
 pub const GENAI_TRACE_DROPPED_ATTRIBUTES: &str = "genai_trace.dropped_attributes";
 /// `genai_trace.stream.chunks`: items a stream yielded.
 pub const GENAI_TRACE_STREAM_CHUNKS: &str = "genai_trace.stream.chunks";
+/// `genai_trace.usage.cost`: the call's cost in USD, from the price table (double).
+pub const GENAI_TRACE_USAGE_COST: &str = "genai_trace.usage.cost";
+/// `genai_trace.tail.spans_dropped`: on the root of a trace kept by error-keeping
+/// sampling, spans of the trace not recorded because the trace hit its span cap.
+pub const GENAI_TRACE_TAIL_SPANS_DROPPED: &str = "genai_trace.tail.spans_dropped";
 
 /// Every attribute key above, in order (pinned by a test).
 pub const ATTRIBUTES: &[&str] = &[
@@ -178,6 +183,8 @@ pub const ATTRIBUTES: &[&str] = &[
     GENAI_TRACE_CONTENT_TRUNCATED,
     GENAI_TRACE_DROPPED_ATTRIBUTES,
     GENAI_TRACE_STREAM_CHUNKS,
+    GENAI_TRACE_USAGE_COST,
+    GENAI_TRACE_TAIL_SPANS_DROPPED,
 ];
 
 /// `exception` (span event)
@@ -212,6 +219,10 @@ pub mod metric {
     /// `gen_ai.client.inference.duration`: the duration metric of inference
     /// operations under `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`.
     pub const INFERENCE_DURATION_LATEST: &str = "gen_ai.client.inference.duration";
+    /// `genai_trace.client.cost` (counter, USD): the summed `genai_trace.usage.cost`.
+    pub const COST: &str = "genai_trace.client.cost";
+    /// Unit of the cost counter (an annotation: currency is not a UCUM unit).
+    pub const UNIT_USD: &str = "{USD}";
     /// Unit of token usage.
     pub const UNIT_TOKEN: &str = "{token}";
     /// Unit of durations.
@@ -342,6 +353,8 @@ mod tests {
             "genai_trace.content.truncated",
             "genai_trace.dropped_attributes",
             "genai_trace.stream.chunks",
+            "genai_trace.usage.cost",
+            "genai_trace.tail.spans_dropped",
         ];
         assert_eq!(ATTRIBUTES, expected);
         let mut sorted = ATTRIBUTES.to_vec();

@@ -6,13 +6,14 @@ use std::sync::atomic::Ordering;
 
 use crate::base::diag;
 use crate::base::errors::ConfigWarning;
+use crate::pipeline::held::HeldTraceHealth;
 use crate::pipeline::state::{Active, active, is_enabled};
 
 /// Warnings of the most recent install attempt, also when it ended disabled.
 static LAST_WARNINGS: Mutex<Vec<ConfigWarning>> = Mutex::new(Vec::new());
 /// The final counters of the last installation (spans started, per exporter),
 /// kept when it shut down so a program can read them after the guard is gone.
-static FINAL_TOTALS: Mutex<Option<(u64, Vec<ExporterHealth>)>> = Mutex::new(None);
+static FINAL_TOTALS: Mutex<Option<(u64, Vec<ExporterHealth>, HeldTraceHealth)>> = Mutex::new(None);
 
 /// Keeps the warnings of an install attempt for [`health`]; a new attempt also
 /// forgets the totals of the installation before.
@@ -24,8 +25,19 @@ pub(crate) fn set_last_warnings(warnings: Vec<ConfigWarning>) {
 /// Keeps `active`'s counters as the final totals, once its shutdown has returned
 /// (or given up): what is neither exported, failed nor dropped by then is lost.
 pub(crate) fn keep_final_totals(active: &Active) {
-    let totals = (active.started.load(Ordering::Relaxed), exporters(active, true));
+    let mut held = held_traces(active);
+    // Still held at shutdown: their roots never ended, and they are dropped.
+    held.unfinished += std::mem::take(&mut held.held);
+    let totals = (active.started.load(Ordering::Relaxed), exporters(active, true), held);
     *FINAL_TOTALS.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(totals);
+}
+
+fn held_traces(a: &Active) -> HeldTraceHealth {
+    a.spans
+        .as_ref()
+        .and_then(|p| p.held.as_ref())
+        .map(|h| h.health())
+        .unwrap_or_default()
 }
 
 fn exporters(a: &Active, finished: bool) -> Vec<ExporterHealth> {
@@ -86,6 +98,8 @@ pub struct Health {
     /// `Display`, an `attrs(...)` expression), caught since the process started:
     /// the call went on as without telemetry, that piece of telemetry was dropped.
     pub telemetry_panics: u64,
+    /// What error-keeping sampling held, kept and dropped.
+    pub held_traces: HeldTraceHealth,
 }
 
 impl Health {
@@ -134,6 +148,7 @@ pub fn health() -> Health {
             exporters: exporters(&a, false),
             warnings,
             telemetry_panics: diag::caught_panics(),
+            held_traces: held_traces(&a),
         };
     }
     let totals = FINAL_TOTALS
@@ -141,12 +156,13 @@ pub fn health() -> Health {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     match totals {
-        Some((spans_started, exporters)) => Health {
+        Some((spans_started, exporters, held_traces)) => Health {
             installed: false,
             spans_started,
             exporters,
             warnings,
             telemetry_panics: diag::caught_panics(),
+            held_traces,
         },
         None => Health {
             warnings,

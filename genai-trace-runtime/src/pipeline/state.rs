@@ -13,12 +13,17 @@ use crate::base::span_data::MetricAttributes;
 use crate::base::span_data::{FinishedSpan, SpanAttributes};
 use crate::export::processor::{ExportQueue, ExporterCounters};
 use crate::genai::content::{ContentCapture, ContentPolicy};
+use crate::genai::cost::PriceTable;
+use crate::pipeline::held::HeldTraces;
 
 /// Checked first by every instrumented call: one relaxed load when off.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
 /// `true` when the installed sampler never samples a new root (`AlwaysOff`, a
 /// ratio of 0): calls without a sampled parent are skipped before any work.
 pub(crate) static ROOTS_UNSAMPLED: AtomicBool = AtomicBool::new(false);
+/// `true` when error-keeping sampling holds sampled-out traces: a child of a
+/// sampled-out local parent may then be recorded (when its context is held).
+pub(crate) static HOLDING: AtomicBool = AtomicBool::new(false);
 /// `true` when GenAI metrics are recorded (they are kept for sampled-out calls).
 pub(crate) static METRICS_ON: AtomicBool = AtomicBool::new(false);
 /// Bumped on every install and shutdown, so per-thread caches of the tracer are
@@ -36,6 +41,8 @@ pub(crate) struct Active {
     /// user built (whose processors only the SDK can reach).
     pub(crate) spans: Option<OwnPipeline>,
     pub(crate) content: ContentPolicy,
+    /// The price table: calls with token usage get a cost.
+    pub(crate) prices: Option<PriceTable>,
     #[cfg(feature = "metrics")]
     pub(crate) instruments: Option<crate::genai::metrics::GenAiInstruments>,
     /// Each exporter's name and counters, for the health snapshot.
@@ -55,6 +62,8 @@ pub(crate) struct OwnPipeline {
     pub(crate) queues: Vec<ExportQueue>,
     /// Recording spans started (also counted for the SDK's spans by the first processor).
     pub(crate) started: Arc<AtomicU64>,
+    /// Error-keeping sampling: traces the sampler dropped, held until their root ends.
+    pub(crate) held: Option<Arc<HeldTraces>>,
 }
 
 impl OwnPipeline {
@@ -138,8 +147,10 @@ pub(crate) fn install_lock() -> MutexGuard<'static, ()> {
 /// `roots_unsampled`: the sampler samples no new root.
 pub(crate) fn publish(active: Active, roots_unsampled: bool) {
     let metrics_on = active.instruments_enabled();
+    let holding = active.spans.as_ref().is_some_and(|p| p.held.is_some());
     *ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(active));
-    ROOTS_UNSAMPLED.store(roots_unsampled, Ordering::SeqCst);
+    ROOTS_UNSAMPLED.store(roots_unsampled && !holding, Ordering::SeqCst);
+    HOLDING.store(holding, Ordering::SeqCst);
     METRICS_ON.store(metrics_on, Ordering::SeqCst);
     GENERATION.fetch_add(1, Ordering::SeqCst);
     ENABLED.store(true, Ordering::SeqCst);
@@ -152,6 +163,7 @@ pub(crate) fn retire() -> Option<Arc<Active>> {
     ENABLED.store(false, Ordering::SeqCst);
     METRICS_ON.store(false, Ordering::SeqCst);
     ROOTS_UNSAMPLED.store(false, Ordering::SeqCst);
+    HOLDING.store(false, Ordering::SeqCst);
     let retired = ACTIVE.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     GENERATION.fetch_add(1, Ordering::SeqCst);
     retired

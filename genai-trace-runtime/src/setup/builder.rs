@@ -18,6 +18,7 @@ use crate::export::memory::InMemoryExporters;
 use crate::export::otlp::OtlpProtocol;
 use crate::export::processor::DynSpanExporter;
 use crate::genai::content::{ContentCapture, RedactHook};
+use crate::genai::cost::PriceTable;
 use crate::setup::sampler::SamplerConfig;
 
 /// Entry point of the setup API.
@@ -170,6 +171,11 @@ pub struct TelemetryBuilder {
     #[cfg(feature = "metrics")]
     pub(crate) meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
     pub(crate) print_warnings: bool,
+    pub(crate) keep_error_traces: Option<bool>,
+    pub(crate) keep_slow_traces: Option<Duration>,
+    pub(crate) max_held_traces: Option<usize>,
+    pub(crate) max_spans_per_held_trace: Option<usize>,
+    pub(crate) prices: Option<PriceTable>,
 }
 
 impl Default for TelemetryBuilder {
@@ -197,6 +203,11 @@ impl Default for TelemetryBuilder {
             #[cfg(feature = "metrics")]
             meter_provider: None,
             print_warnings: true,
+            keep_error_traces: None,
+            keep_slow_traces: None,
+            max_held_traces: None,
+            max_spans_per_held_trace: None,
+            prices: None,
         }
     }
 }
@@ -386,6 +397,56 @@ impl TelemetryBuilder {
     /// (tests, or configuration kept elsewhere).
     pub fn env_lookup(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
         self.env = Arc::new(lookup);
+        self
+    }
+    /// Error-keeping sampling (`GENAI_TRACE_KEEP_ERROR_TRACES`, off): a trace the
+    /// sampler drops at its local root is recorded all the same, held in memory
+    /// until that root ends, and exported whole if any of its spans failed;
+    /// otherwise dropped. Traces with a remote parent follow the parent's
+    /// decision. Needs the pipeline genai-trace builds (not
+    /// [`tracer_provider`](Self::tracer_provider)). See docs/sampling.md.
+    ///
+    /// ```
+    /// use genai_trace_runtime::Telemetry;
+    /// // 5 % of traces, and every trace in which something failed.
+    /// let builder = Telemetry::builder().sampling_ratio(0.05).keep_error_traces(true);
+    /// # drop(builder);
+    /// ```
+    pub fn keep_error_traces(mut self, on: bool) -> Self {
+        self.keep_error_traces = Some(on);
+        self
+    }
+    /// With [`keep_error_traces`](Self::keep_error_traces), also keep a held
+    /// trace whose local root ran at least this long
+    /// (`GENAI_TRACE_KEEP_SLOW_TRACES_MS`).
+    pub fn keep_slow_traces(mut self, at_least: Duration) -> Self {
+        self.keep_slow_traces = Some(at_least);
+        self
+    }
+    /// Most traces error-keeping sampling holds at once
+    /// (`GENAI_TRACE_MAX_HELD_TRACES`, 256); a sampled-out root beyond that is
+    /// not held, and counted in [`Health`](crate::Health)`::held_traces`.
+    pub fn max_held_traces(mut self, n: usize) -> Self {
+        self.max_held_traces = Some(n);
+        self
+    }
+    /// Most spans recorded per held trace (`GENAI_TRACE_MAX_SPANS_PER_HELD_TRACE`,
+    /// 128); later spans of the trace are not recorded, and counted.
+    pub fn max_spans_per_held_trace(mut self, n: usize) -> Self {
+        self.max_spans_per_held_trace = Some(n);
+        self
+    }
+    /// The price table that gives every call with token usage its
+    /// `genai_trace.usage.cost` (else `GENAI_TRACE_PRICES`, a JSON file's path).
+    ///
+    /// ```
+    /// use genai_trace_runtime::{ModelPrice, PriceTable, Telemetry};
+    /// let prices = PriceTable::new().with_price("gpt-4o", ModelPrice::new(2.5, 10.0));
+    /// let builder = Telemetry::builder().prices(prices);
+    /// # drop(builder);
+    /// ```
+    pub fn prices(mut self, table: PriceTable) -> Self {
+        self.prices = Some(table);
         self
     }
     /// Do not print configuration warnings on stderr (they stay in [`crate::health`]).

@@ -68,6 +68,11 @@ pub(crate) struct EnvSettings {
     pub metric_export_interval: Option<Duration>,
     pub content_capture: Option<ContentCapture>,
     pub semconv_latest_experimental: bool,
+    pub keep_error_traces: Option<bool>,
+    pub keep_slow_traces: Option<Duration>,
+    pub max_held_traces: Option<usize>,
+    pub max_spans_per_held_trace: Option<usize>,
+    pub prices_path: Option<String>,
     pub warnings: Vec<ConfigWarning>,
 }
 
@@ -93,6 +98,9 @@ const MAX_QUEUE_SIZE: usize = 1 << 20;
 const MAX_EXPORT_BATCH_SIZE: usize = 1 << 16;
 /// The most batches in flight per exporter.
 const MAX_CONCURRENT_EXPORTS: usize = 64;
+
+/// The most held traces, or spans per held trace, a variable may ask for.
+const MAX_HELD: usize = 1 << 16;
 
 pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
     let mut r = Reader {
@@ -120,6 +128,11 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         semconv_latest_experimental: r
             .string("OTEL_SEMCONV_STABILITY_OPT_IN")
             .is_some_and(|v| v.split(',').any(|t| t.trim() == "gen_ai_latest_experimental")),
+        keep_error_traces: r.bool("GENAI_TRACE_KEEP_ERROR_TRACES"),
+        keep_slow_traces: r.millis("GENAI_TRACE_KEEP_SLOW_TRACES_MS", "off"),
+        max_held_traces: r.positive("GENAI_TRACE_MAX_HELD_TRACES", "256", MAX_HELD),
+        max_spans_per_held_trace: r.positive("GENAI_TRACE_MAX_SPANS_PER_HELD_TRACE", "128", MAX_HELD),
+        prices_path: r.string("GENAI_TRACE_PRICES"),
         warnings: Vec::new(),
     };
     // The generic OTLP variables are read once per signal: warn once.

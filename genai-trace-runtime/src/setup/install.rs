@@ -14,6 +14,7 @@ use crate::base::errors::{ConfigWarning, InstallError};
 use crate::export::otlp::Signal;
 use crate::export::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
 use crate::pipeline::health;
+use crate::pipeline::held::HeldTraces;
 use crate::pipeline::state::{self, Active, OwnPipeline};
 use crate::setup::builder::{ExporterKind, ExporterSpec, OtlpExporter, TelemetryBuilder};
 use crate::setup::env::{EnvSettings, ExporterChoice, read_env};
@@ -106,11 +107,13 @@ impl TelemetryBuilder {
         let resource = resolve::resource(self, env);
         let sampler_cfg = resolve::sampler(self, env);
         let started = Arc::new(AtomicU64::new(0));
+        let held = resolve::hold_settings(self, env, sampler_cfg, warnings).map(|h| Arc::new(HeldTraces::new(h)));
         let own_spans = self.tracer_provider.is_none().then(|| OwnPipeline {
             sampler: sampler(sampler_cfg),
             ids: RandomIdGenerator::default(),
             queues: processors.iter().map(BatchProcessor::queue).collect(),
             started: Arc::clone(&started),
+            held,
         });
         let tracer_provider = match self.tracer_provider.clone() {
             Some(p) => p,
@@ -152,6 +155,7 @@ impl TelemetryBuilder {
                 tracer,
                 spans: own_spans,
                 content: resolve::content_policy(self, env),
+                prices: resolve::prices(self, env, warnings),
                 #[cfg(feature = "metrics")]
                 instruments,
                 exporters: counters,

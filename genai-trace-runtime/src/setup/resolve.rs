@@ -12,6 +12,8 @@ use crate::base::errors::{ConfigWarning, InstallError};
 use crate::export::otlp::{OtlpProtocol, ResolvedOtlp, Signal};
 use crate::export::processor::BatchSettings;
 use crate::genai::content::{ContentPolicy, DEFAULT_MAX_CONTENT_BYTES};
+use crate::genai::cost::PriceTable;
+use crate::pipeline::held::{DEFAULT_MAX_HELD_TRACES, DEFAULT_MAX_SPANS_PER_HELD_TRACE, HoldSettings};
 use crate::setup::builder::{OtlpExporter, TelemetryBuilder};
 use crate::setup::env::{EnvSettings, OtlpEnv, hide_passwords, validate_url};
 use crate::setup::sampler::SamplerConfig;
@@ -27,6 +29,75 @@ pub(crate) fn sampler(b: &TelemetryBuilder, env: &EnvSettings) -> SamplerConfig 
     b.sampler
         .or(env.sampler)
         .unwrap_or(SamplerConfig::ParentBasedRatio(1.0))
+}
+
+/// Error-keeping sampling's settings, or `None` when it is off or has nothing
+/// to hold (a sampler that samples every root).
+pub(crate) fn hold_settings(
+    b: &TelemetryBuilder,
+    env: &EnvSettings,
+    sampler: SamplerConfig,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<HoldSettings> {
+    let keep_slow = b.keep_slow_traces.or(env.keep_slow_traces);
+    if !b.keep_error_traces.or(env.keep_error_traces).unwrap_or(false) {
+        if keep_slow.is_some() {
+            warnings.push(ConfigWarning {
+                variable: "GENAI_TRACE_KEEP_SLOW_TRACES_MS".into(),
+                message: "has no effect without GENAI_TRACE_KEEP_ERROR_TRACES=true".into(),
+            });
+        }
+        return None;
+    }
+    if b.tracer_provider.is_some() {
+        warnings.push(ConfigWarning {
+            variable: "GENAI_TRACE_KEEP_ERROR_TRACES".into(),
+            message: "needs the pipeline genai-trace builds; ignored with a tracer provider you built \
+                      (use a collector's tail sampling there)"
+                .into(),
+        });
+        return None;
+    }
+    let samples_every_root = match sampler {
+        SamplerConfig::AlwaysOn => true,
+        SamplerConfig::AlwaysOff => false,
+        SamplerConfig::Ratio(r) | SamplerConfig::ParentBasedRatio(r) => r >= 1.0,
+    };
+    if samples_every_root {
+        return None;
+    }
+    Some(HoldSettings {
+        keep_slow,
+        max_traces: b
+            .max_held_traces
+            .or(env.max_held_traces)
+            .unwrap_or(DEFAULT_MAX_HELD_TRACES)
+            .max(1),
+        max_spans: b
+            .max_spans_per_held_trace
+            .or(env.max_spans_per_held_trace)
+            .unwrap_or(DEFAULT_MAX_SPANS_PER_HELD_TRACE)
+            .max(1),
+    })
+}
+
+/// The price table: the builder's, or the file `GENAI_TRACE_PRICES` names (a
+/// file that cannot be read or parsed warns, and no call is priced).
+pub(crate) fn prices(b: &TelemetryBuilder, env: &EnvSettings, warnings: &mut Vec<ConfigWarning>) -> Option<PriceTable> {
+    if let Some(table) = &b.prices {
+        return Some(table.clone());
+    }
+    let path = env.prices_path.as_ref()?;
+    match PriceTable::from_file(path) {
+        Ok(table) => Some(table),
+        Err(e) => {
+            warnings.push(ConfigWarning {
+                variable: "GENAI_TRACE_PRICES".into(),
+                message: format!("{e}; calls get no genai_trace.usage.cost"),
+            });
+            None
+        }
+    }
 }
 
 /// The content gate: capture mode, byte limit, redaction hook, semconv version.

@@ -2,6 +2,7 @@
 //! (or ended through the SDK), its state recycled.
 
 use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -57,6 +58,14 @@ fn finish_call(
     d: &mut CallData,
     ended: SystemTime,
 ) {
+    let cost = active.prices.as_ref().and_then(|table| {
+        let model = match (&d.buf.response_model, &d.request_model) {
+            (Some(m), _) => Some(Cow::Borrowed(m.as_str())),
+            (None, Some(m)) => Some(m.as_str()),
+            (None, None) => None,
+        };
+        table.cost_of(model.as_deref(), &d.buf.usage)
+    });
     #[cfg(feature = "metrics")]
     if let Some(operation) = site.and_then(|s| s.operation) {
         let op = crate::genai::metrics::FinishedOperation {
@@ -65,6 +74,7 @@ fn finish_call(
             error_type: d.error_type.as_deref(),
             input_tokens: d.buf.usage.input_tokens,
             output_tokens: d.buf.usage.output_tokens,
+            cost,
         };
         active.record_metrics(&op, &mut d.metric_attrs);
     }
@@ -82,8 +92,19 @@ fn finish_call(
             if d.buf.truncated {
                 span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
             }
+            if let Some(usd) = cost {
+                span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_USAGE_COST, usd));
+            }
             if let Some(pipeline) = &active.spans {
-                pipeline.export(span.finish(ended.max(started)), &mut d.buf.kvs);
+                let span = span.finish(ended.max(started));
+                match d.held.take() {
+                    Some(held) => held.span_ended(span, &mut d.buf.kvs, &|span, attributes| {
+                        // A held span counts as started once it is kept.
+                        pipeline.started.fetch_add(1, Ordering::Relaxed);
+                        pipeline.export(span, attributes);
+                    }),
+                    None => pipeline.export(span, &mut d.buf.kvs),
+                }
             }
         }
         Recording::Sdk => {
@@ -95,8 +116,18 @@ fn finish_call(
             if d.buf.truncated {
                 span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
             }
+            if let Some(usd) = cost {
+                span.set_attribute(KeyValue::new(sc::GENAI_TRACE_USAGE_COST, usd));
+            }
             span.end();
         }
-        Recording::No => {}
+        Recording::No => {
+            // A span of a held trace over its span cap: its failure still keeps the trace.
+            if let Some(held) = d.held.take()
+                && d.error_type.as_deref().is_some_and(|e| e != CANCELLED)
+            {
+                held.note_failure();
+            }
+        }
     }
 }

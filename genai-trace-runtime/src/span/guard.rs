@@ -112,6 +112,9 @@ impl SpanGuard {
                 },
                 NameSuffix::None => Cow::Borrowed(site.name),
             };
+            if active.prices.is_some() {
+                d.request_model = find_attribute(kvs, sc::GEN_AI_REQUEST_MODEL).cloned();
+            }
             if metrics_wanted {
                 let metric = kvs.iter().filter(|kv| METRIC_KEYS.contains(&kv.key.as_str())).cloned();
                 d.metric_attrs.extend(metric);
@@ -250,11 +253,14 @@ impl SpanGuard {
             d.push_attribute(kv);
         }
         let s = &mut d.buf;
-        s.usage.input_tokens = buf.usage.input_tokens.or(s.usage.input_tokens);
-        s.usage.output_tokens = buf.usage.output_tokens.or(s.usage.output_tokens);
+        s.usage.update(&buf.usage);
         s.event.append(&mut buf.event);
         s.truncated |= buf.truncated;
         if let Some(m) = buf.response_model {
+            if state.active.prices.is_some() {
+                // Priced before the request model.
+                d.buf.response_model = Some(m.clone());
+            }
             d.metric_attrs.push(KeyValue::new(sc::GEN_AI_RESPONSE_MODEL, m));
         }
     }

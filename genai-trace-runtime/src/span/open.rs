@@ -3,6 +3,7 @@
 //! provider the user built, the SDK's.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
@@ -12,7 +13,8 @@ use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, Span
 
 use crate::base::span_data::{OpenSpan, SpanAttributes};
 use crate::genai::semconv as sc;
-use crate::pipeline::state::{Active, OwnPipeline, ROOTS_UNSAMPLED};
+use crate::pipeline::held::HeldMark;
+use crate::pipeline::state::{Active, HOLDING, OwnPipeline, ROOTS_UNSAMPLED};
 use crate::span::call::{CallData, CallState, Recording};
 
 /// `false` when the span would certainly be dropped by the sampler.
@@ -22,7 +24,7 @@ pub(super) fn may_sample() -> bool {
         let span = cx.span();
         let sc = span.span_context();
         if sc.is_valid() {
-            sc.is_sampled() || sc.is_remote()
+            sc.is_sampled() || sc.is_remote() || (HOLDING.load(Ordering::Relaxed) && cx.get::<HeldMark>().is_some())
         } else {
             !ROOTS_UNSAMPLED.load(Ordering::Relaxed) && !cx.is_telemetry_suppressed()
         }
@@ -103,18 +105,38 @@ fn open_own_span(
     };
     let span_context = SpanContext::new(trace_id, span_id, flags, false, sampling.trace_state);
     // Children inherit the decision through this context, sampled or not.
-    let cx = parent.with_remote_span_context(span_context.clone());
+    let mut cx = parent.with_remote_span_context(span_context.clone());
     let started = SystemTime::now();
-    if !sampled {
-        return Opened {
-            started,
-            recording: Recording::No,
-            cx: Some(cx),
-            span_id,
+    if sampled {
+        p.started.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // Error-keeping sampling: a new local root is held (its context marks
+        // its descendants), a span inside a held trace is recorded into it.
+        let (held, admitted) = match &p.held {
+            Some(held) if !psc.is_valid() => match held.hold(span_id) {
+                Some(h) => {
+                    cx = cx.with_value(HeldMark(Arc::clone(&h)));
+                    (Some(h), true)
+                }
+                None => (None, false),
+            },
+            Some(_) if !parent_span_is_remote => match parent.get::<HeldMark>() {
+                Some(HeldMark(h)) => (Some(Arc::clone(h)), h.admit()),
+                None => (None, false),
+            },
+            _ => (None, false),
         };
+        d.held = held;
+        if !admitted {
+            return Opened {
+                started,
+                recording: Recording::No,
+                cx: Some(cx),
+                span_id,
+            };
+        }
     }
     d.buf.kvs.extend(sampling.attributes);
-    p.started.fetch_add(1, Ordering::Relaxed);
     d.span = Some(OpenSpan {
         span_context,
         parent_span_id,

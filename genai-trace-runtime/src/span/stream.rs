@@ -104,12 +104,7 @@ impl ChunkRecorder<'_> {
     }
     /// A usage total (as in a final usage chunk): the fields that are set replace earlier ones.
     pub fn usage(&mut self, u: Usage) {
-        let a = &mut self.acc.usage;
-        a.input_tokens = u.input_tokens.or(a.input_tokens);
-        a.output_tokens = u.output_tokens.or(a.output_tokens);
-        a.cache_read_input_tokens = u.cache_read_input_tokens.or(a.cache_read_input_tokens);
-        a.cache_creation_input_tokens = u.cache_creation_input_tokens.or(a.cache_creation_input_tokens);
-        a.reasoning_output_tokens = u.reasoning_output_tokens.or(a.reasoning_output_tokens);
+        self.acc.usage.update(&u);
     }
     /// Usage of this chunk alone: added to what came before.
     pub fn usage_delta(&mut self, u: Usage) {
