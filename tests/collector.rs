@@ -366,3 +366,125 @@ fn a_collector_restarted_mid_run_loses_nothing_uncounted() {
         second.stop();
     }
 }
+
+struct PricedAnswer;
+
+impl genai_trace::RecordResponse for PricedAnswer {
+    fn record_response(&self, r: &mut genai_trace::Recorder<'_>) {
+        r.response_model("gpt-4o-2024-08-06");
+        r.usage(genai_trace::Usage {
+            input_tokens: Some(12_000),
+            output_tokens: Some(3_000),
+            cache_read_input_tokens: Some(4_000),
+            ..Default::default()
+        });
+    }
+}
+
+#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "support"))]
+fn support_agent(fail: bool) -> String {
+    priced_chat();
+    // The agent recovers from the tool's failure: only the tool span fails.
+    let _ = flaky_tool(fail);
+    genai_trace::current_trace_id().unwrap()
+}
+
+#[genai_span(kind = "chat", provider = "openai", model = "gpt-4o")]
+fn priced_chat() -> PricedAnswer {
+    PricedAnswer
+}
+
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "lookup"))]
+fn flaky_tool(fail: bool) -> Result<(), std::io::Error> {
+    if fail {
+        Err(std::io::Error::other("lookup timed out"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The issue's acceptance run: 5 % head sampling with error-keeping and a price
+/// table, all from the environment, 400 traces of which every 20th fails.
+#[test]
+fn failed_traces_arrive_whole_the_rest_at_the_ratio_each_chat_priced() {
+    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
+    let Some(rotel) = Rotel::require("failed_traces_arrive_whole_the_rest_at_the_ratio_each_chat_priced") else {
+        return;
+    };
+    let _l = genai_trace::testing::exclusive();
+    let service = unique("collector-keep-errors");
+    let prices = std::env::temp_dir().join(format!("{service}-prices.json"));
+    std::fs::write(
+        &prices,
+        r#"{"gpt-4o": {"input": 2.5, "output": 10.0, "cache_read": 1.25}}"#,
+    )
+    .unwrap();
+    let env: std::collections::HashMap<&str, String> = [
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".to_owned()),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.05".to_owned()),
+        ("GENAI_TRACE_KEEP_ERROR_TRACES", "true".to_owned()),
+        ("GENAI_TRACE_PRICES", prices.display().to_string()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", rotel.http.clone()),
+        ("OTEL_SERVICE_NAME", service.clone()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let guard = Telemetry::from_env()
+        .env_lookup(move |k| env.get(k).cloned())
+        .install()
+        .unwrap();
+    let traces: Vec<(String, bool)> = (0..400)
+        .map(|i| {
+            let fail = i % 20 == 19;
+            (support_agent(fail), fail)
+        })
+        .collect();
+    let health = genai_trace::health();
+    guard.shutdown().unwrap();
+    std::fs::remove_file(&prices).unwrap();
+    assert!(health.warnings.is_empty(), "{:?}", health.warnings);
+
+    // What the head sampler alone keeps, asked of the SDK's own sampler.
+    let head = Sampler::TraceIdRatioBased(0.05);
+    let head_sampled = |trace: &str| {
+        let id = opentelemetry::trace::TraceId::from_hex(trace).unwrap();
+        let d = head.should_sample(None, id, "", &opentelemetry::trace::SpanKind::Internal, &[], &[]);
+        d.decision == SamplingDecision::RecordAndSample
+    };
+    let expected: Vec<&str> = traces
+        .iter()
+        .filter(|(t, fail)| *fail || head_sampled(t))
+        .map(|(t, _)| t.as_str())
+        .collect();
+    let ok_sampled = traces.iter().filter(|(t, fail)| !fail && head_sampled(t)).count();
+    // 380 traces without failure at 5 %: 19 expected; 3..=45 is beyond 5 σ.
+    assert!((3..=45).contains(&ok_sampled), "{ok_sampled} of 380 head-sampled");
+    let failed_not_head_sampled = traces.iter().filter(|(t, fail)| *fail && !head_sampled(t)).count() as u64;
+    assert_eq!(health.held_traces.kept, failed_not_head_sampled);
+    assert_eq!(health.held_traces.sampled_out, 380 - ok_sampled as u64);
+
+    let spans = rotel.wait_spans(expected.len() * 3, |s| {
+        s["resource"]["service.name"] == service.as_str()
+    });
+    assert_eq!(spans.len(), expected.len() * 3);
+    for trace in &expected {
+        let of_trace: Vec<&Value> = spans.iter().filter(|s| s["trace_id"] == *trace).collect();
+        let mut names: Vec<&str> = of_trace.iter().map(|s| s["name"].as_str().unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["chat gpt-4o", "execute_tool lookup", "invoke_agent support"],
+            "trace {trace} arrives whole"
+        );
+        // 8,000 uncached in at $2.50/M + 4,000 cached at $1.25/M + 3,000 out at $10/M.
+        let chat = of_trace.iter().find(|s| s["name"] == "chat gpt-4o").unwrap();
+        let usd = chat["attributes"]["genai_trace.usage.cost"].as_f64().unwrap();
+        assert!((usd - 0.055).abs() < 1e-12, "{usd}");
+    }
+    let failed_arrived = spans
+        .iter()
+        .filter(|s| s["name"] == "execute_tool lookup" && s["status"]["code"] == "ERROR")
+        .count();
+    assert_eq!(failed_arrived, 20, "every failed trace");
+}

@@ -302,13 +302,22 @@ fn bad_settings_warn_and_never_fail_the_install() {
 
 #[test]
 fn traces_still_held_at_shutdown_are_counted_unfinished() {
-    let t = keeping(|b| b);
+    // Installed by hand: the lock must outlive the shutdown, to read its totals.
+    let _l = genai_trace::testing::exclusive();
+    let memory = genai_trace::testing::memory_exporter();
+    let guard = genai_trace::Telemetry::builder()
+        .env_lookup(|_| None)
+        .sampler(SamplerConfig::ParentBasedRatio(0.0))
+        .keep_error_traces(true)
+        .with_exporter("memory", memory.clone())
+        .install()
+        .unwrap();
     let open = genai_trace::span("never ends before shutdown").enter();
     chat();
     assert_eq!(health().held_traces.held, 1);
-    let spans = t.finish();
+    guard.shutdown().unwrap();
     drop(open);
-    assert!(spans.is_empty());
+    assert!(memory.spans().is_empty());
     let h = health().held_traces;
     assert_eq!((h.held, h.unfinished), (0, 1), "{h:?}");
 }

@@ -74,6 +74,16 @@ fn genai_install(sampler: SamplerConfig) -> genai_trace::TelemetryGuard {
         .expect("install")
 }
 
+fn genai_install_keeping_errors(sampler: SamplerConfig) -> genai_trace::TelemetryGuard {
+    Telemetry::builder()
+        .env_lookup(|_| None)
+        .sampler(sampler)
+        .keep_error_traces(true)
+        .with_exporter("discard", Discard)
+        .install()
+        .expect("install")
+}
+
 fn bench(c: &mut Criterion) {
     let mut rows = Vec::new();
     let rows = &mut rows;
@@ -135,6 +145,35 @@ fn bench(c: &mut Criterion) {
             &nothing,
         );
     }
+    drop(guard);
+    // --- error-keeping sampling: a sampled-out root, switch off vs on -----------------
+    // A ratio so small no root is sampled, but not 0 (which skips before any work).
+    let ratio = SamplerConfig::ParentBasedRatio(1e-12);
+    let guard = genai_install(ratio);
+    case(c, rows, "sync/genai_span/ratio_sampled_out", &mut || genai(1), &nothing);
+    drop(guard);
+    let guard = genai_install_keeping_errors(ratio);
+    // Each call is a local root: held, then dropped at its end (it did not fail).
+    case(
+        c,
+        rows,
+        "sync/genai_span/ratio_sampled_out/keep_errors",
+        &mut || genai(1),
+        &nothing,
+    );
+    {
+        let _parent = unsampled_parent().attach();
+        case(
+            c,
+            rows,
+            "sync/genai_span/unsampled_parent/keep_errors",
+            &mut || genai(1),
+            &nothing,
+        );
+    }
+    let held = genai_trace::health().held_traces;
+    drop(guard);
+    let guard = genai_install(SamplerConfig::ParentBasedRatio(1.0));
     // --- genai-trace recording -----------------------------------------------------
     let flush = || {
         let _ = guard.flush();
@@ -234,6 +273,10 @@ fn bench(c: &mut Criterion) {
         health.spans_started,
         health.spans_exported(),
         health.spans_dropped()
+    );
+    println!(
+        "error-keeping sampling: {} traces held and dropped, {} kept, {} not held (cap)",
+        held.sampled_out, held.kept, held.not_held
     );
     std::thread::sleep(Duration::from_millis(100));
 }

@@ -15,7 +15,6 @@ use crate::base::span_data::{MetricAttributes, OpenSpan};
 use crate::genai::message::Usage;
 use crate::genai::recorder::RecordBuffer;
 use crate::genai::semconv as sc;
-use crate::pipeline::held::HeldTrace;
 use crate::pipeline::state::{Active, GENERATION, active};
 use crate::span::callsite::CallSite;
 
@@ -87,8 +86,6 @@ pub(super) struct CallData {
     /// `gen_ai.request.model`, kept for pricing when a price table is set (the
     /// SDK's spans take the start attributes away).
     pub(super) request_model: Option<opentelemetry::Value>,
-    /// The held trace this call's span belongs to (error-keeping sampling).
-    pub(super) held: Option<Arc<HeldTrace>>,
 }
 
 // --- the per-thread pool of call states ----------------------------------------
@@ -161,8 +158,10 @@ impl CallState {
         d.span = None;
         d.metric_attrs.clear();
         d.error_type = None;
-        d.request_model = None;
-        d.held = None;
+        if d.request_model.is_some() {
+            // Only set with a price table: the common path skips the drop glue.
+            d.request_model = None;
+        }
         let _ = CALL_POOL.try_with(move |p| {
             let mut p = p.borrow_mut();
             if p.len() < POOLED_CALLS {

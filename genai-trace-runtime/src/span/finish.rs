@@ -9,8 +9,10 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 
+use crate::genai::cost::PriceTable;
 use crate::genai::semconv as sc;
-use crate::pipeline::state::Active;
+use crate::pipeline::held::HeldTrace;
+use crate::pipeline::state::{Active, HOLDING};
 use crate::span::call::{CallData, CallState, Recording};
 use crate::span::callsite::CallSite;
 
@@ -49,6 +51,18 @@ pub(super) fn finish(mut call: Arc<CallState>) {
     }
 }
 
+/// The call's cost from the price table: response model before request model.
+#[cold]
+#[inline(never)]
+fn cost(table: &PriceTable, d: &CallData) -> Option<f64> {
+    let model = match (&d.buf.response_model, &d.request_model) {
+        (Some(m), _) => Some(Cow::Borrowed(m.as_str())),
+        (None, Some(m)) => Some(m.as_str()),
+        (None, None) => None,
+    };
+    table.cost_of(model.as_deref(), &d.buf.usage)
+}
+
 fn finish_call(
     active: &Active,
     site: Option<&'static CallSite>,
@@ -58,14 +72,7 @@ fn finish_call(
     d: &mut CallData,
     ended: SystemTime,
 ) {
-    let cost = active.prices.as_ref().and_then(|table| {
-        let model = match (&d.buf.response_model, &d.request_model) {
-            (Some(m), _) => Some(Cow::Borrowed(m.as_str())),
-            (None, Some(m)) => Some(m.as_str()),
-            (None, None) => None,
-        };
-        table.cost_of(model.as_deref(), &d.buf.usage)
-    });
+    let cost = active.prices.as_ref().and_then(|table| cost(table, d));
     #[cfg(feature = "metrics")]
     if let Some(operation) = site.and_then(|s| s.operation) {
         let op = crate::genai::metrics::FinishedOperation {
@@ -96,8 +103,14 @@ fn finish_call(
                 span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_USAGE_COST, usd));
             }
             if let Some(pipeline) = &active.spans {
+                // Error-keeping sampling: an unsampled recorded span is held.
+                let held = if span.span_context.is_sampled() {
+                    None
+                } else {
+                    cx.and_then(Context::get::<HeldTrace>)
+                };
                 let span = span.finish(ended.max(started));
-                match d.held.take() {
+                match held {
                     Some(held) => held.span_ended(span, &mut d.buf.kvs, &|span, attributes| {
                         // A held span counts as started once it is kept.
                         pipeline.started.fetch_add(1, Ordering::Relaxed);
@@ -123,8 +136,9 @@ fn finish_call(
         }
         Recording::No => {
             // A span of a held trace over its span cap: its failure still keeps the trace.
-            if let Some(held) = d.held.take()
+            if HOLDING.load(Ordering::Relaxed)
                 && d.error_type.as_deref().is_some_and(|e| e != CANCELLED)
+                && let Some(held) = cx.and_then(Context::get::<HeldTrace>)
             {
                 held.note_failure();
             }

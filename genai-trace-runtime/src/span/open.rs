@@ -3,7 +3,6 @@
 //! provider the user built, the SDK's.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
@@ -13,7 +12,7 @@ use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, Span
 
 use crate::base::span_data::{OpenSpan, SpanAttributes};
 use crate::genai::semconv as sc;
-use crate::pipeline::held::HeldMark;
+use crate::pipeline::held::HeldTrace;
 use crate::pipeline::state::{Active, HOLDING, OwnPipeline, ROOTS_UNSAMPLED};
 use crate::span::call::{CallData, CallState, Recording};
 
@@ -24,7 +23,7 @@ pub(super) fn may_sample() -> bool {
         let span = cx.span();
         let sc = span.span_context();
         if sc.is_valid() {
-            sc.is_sampled() || sc.is_remote() || (HOLDING.load(Ordering::Relaxed) && cx.get::<HeldMark>().is_some())
+            sc.is_sampled() || sc.is_remote() || (HOLDING.load(Ordering::Relaxed) && cx.get::<HeldTrace>().is_some())
         } else {
             !ROOTS_UNSAMPLED.load(Ordering::Relaxed) && !cx.is_telemetry_suppressed()
         }
@@ -112,21 +111,17 @@ fn open_own_span(
     } else {
         // Error-keeping sampling: a new local root is held (its context marks
         // its descendants), a span inside a held trace is recorded into it.
-        let (held, admitted) = match &p.held {
+        let admitted = match &p.held {
             Some(held) if !psc.is_valid() => match held.hold(span_id) {
                 Some(h) => {
-                    cx = cx.with_value(HeldMark(Arc::clone(&h)));
-                    (Some(h), true)
+                    cx = cx.with_value(h);
+                    true
                 }
-                None => (None, false),
+                None => false,
             },
-            Some(_) if !parent_span_is_remote => match parent.get::<HeldMark>() {
-                Some(HeldMark(h)) => (Some(Arc::clone(h)), h.admit()),
-                None => (None, false),
-            },
-            _ => (None, false),
+            Some(_) if !parent_span_is_remote => parent.get::<HeldTrace>().is_some_and(HeldTrace::admit),
+            _ => false,
         };
-        d.held = held;
         if !admitted {
             return Opened {
                 started,
