@@ -46,7 +46,11 @@ pub use genai::recorder::{RecordRequest, RecordResponse, Recorder};
 pub use genai::semconv;
 pub use pipeline::health::{ExporterHealth, Health, health};
 pub use pipeline::held::HeldTraceHealth;
+#[cfg(feature = "prometheus")]
+pub use pipeline::state::prometheus_exposition;
 pub use pipeline::state::{content_capture, is_enabled, semconv_latest_experimental};
+#[cfg(feature = "prometheus")]
+pub use setup::builder::PrometheusExporter;
 pub use setup::builder::{OtlpExporter, Telemetry, TelemetryBuilder};
 pub use setup::guard::TelemetryGuard;
 pub use setup::sampler::SamplerConfig;

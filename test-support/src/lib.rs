@@ -21,7 +21,9 @@
 //! ```
 
 mod backend;
+mod prometheus;
 mod rotel;
 
 pub use backend::{BackendError, Supervised, backends_dir, free_port, repo_root, skip_requested};
+pub use prometheus::{Prometheus, promtool_check_metrics};
 pub use rotel::{Rotel, RotelOptions};

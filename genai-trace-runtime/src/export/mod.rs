@@ -8,3 +8,5 @@ pub(crate) mod console;
 pub(crate) mod memory;
 pub(crate) mod otlp;
 pub(crate) mod processor;
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus;

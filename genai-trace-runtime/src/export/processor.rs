@@ -70,6 +70,10 @@ pub(crate) struct ExporterCounters {
     pub failed: AtomicU64,
     pub(crate) warned_drop: AtomicBool,
     pub(crate) warned_failure: AtomicBool,
+    /// `otel.sdk.exporter.operation.duration` and its attributes, when the
+    /// pipeline's own metrics are on: recorded on the export thread.
+    #[cfg(feature = "metrics")]
+    pub(crate) operation_duration: OnceLock<(opentelemetry::metrics::Histogram<f64>, Vec<KeyValue>)>,
 }
 
 /// `SpanExporter` is not object safe (its `export` returns `impl Future`); this is.
@@ -255,6 +259,20 @@ fn move_attributes(from: &mut SpanAttributes, to: &mut Vec<KeyValue>) {
         from.set_len(0);
         std::ptr::copy_nonoverlapping(from.as_ptr(), to.as_mut_ptr().add(len), n);
         to.set_len(len + n);
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl ExportQueue {
+    /// Spans waiting in the queue (not yet taken for export). Locks the queue:
+    /// for the self-metrics' collection, never the span path.
+    pub(crate) fn queued(&self) -> usize {
+        self.0.lock_queue().spans.len()
+    }
+
+    /// The most spans the queue holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.settings.max_queue_size
     }
 }
 
@@ -528,9 +546,9 @@ impl Worker<'_> {
                 in_flight.push(export_batch(&**exporter, batch));
             }
             let mut progressed = false;
-            while let Poll::Ready(Some((n, outcome))) = in_flight.poll_next_unpin(cx) {
+            while let Poll::Ready(Some((n, outcome, started))) = in_flight.poll_next_unpin(cx) {
                 progressed = true;
-                if let Err(e) = s.count_export(n, outcome) {
+                if let Err(e) = s.count_export(n, outcome, started) {
                     result = Err(e);
                 }
             }
@@ -559,25 +577,41 @@ impl Worker<'_> {
     }
 }
 
-type ExportOutcome = (u64, OTelSdkResult);
+/// Spans in the batch, the export's result, and when it started.
+type ExportOutcome = (u64, OTelSdkResult, Instant);
 
 /// One batch's export. A panicking exporter fails the batch instead of taking the
 /// export thread (and every later span) with it.
 fn export_batch(exporter: &dyn DynSpanExporter, batch: Vec<SpanData>) -> BoxFuture<'_, ExportOutcome> {
     let n = batch.len() as u64;
+    let started = Instant::now();
     let panicked = || Err(OTelSdkError::InternalFailure("the exporter panicked".into()));
     match std::panic::catch_unwind(AssertUnwindSafe(|| exporter.export(batch))) {
         Ok(export) => AssertUnwindSafe(export)
             .catch_unwind()
-            .map(move |outcome| (n, outcome.unwrap_or_else(|_| panicked())))
+            .map(move |outcome| (n, outcome.unwrap_or_else(|_| panicked()), started))
             .boxed(),
-        Err(_) => Box::pin(std::future::ready((n, panicked()))),
+        Err(_) => Box::pin(std::future::ready((n, panicked(), started))),
     }
 }
 
 impl Shared {
-    /// Counts one batch's export; failures warn (rate-limited) and return the error.
-    fn count_export(&self, n: u64, outcome: OTelSdkResult) -> Result<(), String> {
+    /// Counts one batch's export (and times it, with the self-metrics on);
+    /// failures warn (rate-limited) and return the error.
+    fn count_export(&self, n: u64, outcome: OTelSdkResult, started: Instant) -> Result<(), String> {
+        #[cfg(feature = "metrics")]
+        if let Some((histogram, attrs)) = self.counters.operation_duration.get() {
+            let seconds = started.elapsed().as_secs_f64();
+            if outcome.is_ok() {
+                histogram.record(seconds, attrs);
+            } else {
+                let mut attrs = attrs.clone();
+                attrs.push(KeyValue::new("error.type", export_error_type(&outcome)));
+                histogram.record(seconds, &attrs);
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = started;
         match outcome {
             Ok(()) => {
                 self.counters.exported.fetch_add(n, Ordering::Relaxed);
@@ -592,6 +626,16 @@ impl Shared {
                 Err(e.to_string())
             }
         }
+    }
+}
+
+/// `error.type` of a failed export: `timeout`, or `_OTHER` (the conventions'
+/// fallback) — the exporter's error text is not a low-cardinality value.
+#[cfg(feature = "metrics")]
+pub(crate) fn export_error_type(outcome: &OTelSdkResult) -> &'static str {
+    match outcome {
+        Err(OTelSdkError::Timeout(_)) => "timeout",
+        _ => "_OTHER",
     }
 }
 

@@ -4,4 +4,6 @@
 
 pub(crate) mod health;
 pub(crate) mod held;
+#[cfg(feature = "metrics")]
+pub(crate) mod self_metrics;
 pub(crate) mod state;

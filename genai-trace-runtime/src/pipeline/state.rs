@@ -51,6 +51,9 @@ pub(crate) struct Active {
     pub(crate) started: Arc<AtomicU64>,
     #[cfg(feature = "logs")]
     pub(crate) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    /// The registry of the Prometheus reader, for [`prometheus_exposition`].
+    #[cfg(feature = "prometheus")]
+    pub(crate) prometheus: Option<crate::export::prometheus::PrometheusRegistry>,
 }
 
 /// What genai-trace needs to record spans itself: the provider's sampler and id
@@ -182,6 +185,31 @@ pub fn is_enabled() -> bool {
 /// The content-capture mode in force (`NoContent` when not installed).
 pub fn content_capture() -> ContentCapture {
     active().map_or(ContentCapture::NoContent, |a| a.content.mode)
+}
+
+/// The current metrics in the Prometheus text exposition format (feature
+/// `prometheus`), for programs that serve HTTP themselves: `None` unless a
+/// Prometheus exporter is installed (`OTEL_METRICS_EXPORTER=prometheus`, or
+/// [`TelemetryBuilder::with_prometheus`](crate::TelemetryBuilder::with_prometheus),
+/// with [`without_server`](crate::PrometheusExporter::without_server) to serve
+/// nothing itself). Answer with content type `text/plain; version=0.0.4`.
+///
+/// ```
+/// use genai_trace_runtime::{PrometheusExporter, Telemetry, prometheus_exposition};
+/// assert!(prometheus_exposition().is_none());
+/// let guard = Telemetry::builder().with_prometheus(PrometheusExporter::new().without_server()).install().unwrap();
+/// let text = prometheus_exposition().unwrap();
+/// assert!(text.contains("target_info"));
+/// # drop(guard);
+/// ```
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub fn prometheus_exposition() -> Option<String> {
+    active().and_then(|a| {
+        a.prometheus
+            .as_ref()
+            .map(crate::export::prometheus::PrometheusRegistry::render)
+    })
 }
 
 /// `true` when `OTEL_SEMCONV_STABILITY_OPT_IN` contains `gen_ai_latest_experimental`:

@@ -130,6 +130,65 @@ impl OtlpExporter {
     }
 }
 
+/// Metrics in the Prometheus text format (feature `prometheus`): served at
+/// `http://HOST:PORT/metrics` while the guard lives, and rendered on demand by
+/// [`prometheus_exposition`](crate::prometheus_exposition) for programs that
+/// serve HTTP themselves. Host and port: these methods, else
+/// `OTEL_EXPORTER_PROMETHEUS_HOST` / `OTEL_EXPORTER_PROMETHEUS_PORT`, else
+/// `localhost:9464`. `OTEL_METRICS_EXPORTER=prometheus` adds one with the
+/// environment's settings.
+///
+/// ```
+/// use genai_trace_runtime::PrometheusExporter;
+/// let served = PrometheusExporter::new().host("0.0.0.0").port(9464);
+/// let rendered_by_my_server = PrometheusExporter::new().without_server();
+/// # drop((served, rendered_by_my_server));
+/// ```
+#[derive(Clone, Debug)]
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+pub struct PrometheusExporter {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) serve: bool,
+}
+
+#[cfg(feature = "prometheus")]
+impl Default for PrometheusExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "prometheus")]
+impl PrometheusExporter {
+    /// Served on the environment's host and port, else `localhost:9464`.
+    pub fn new() -> Self {
+        PrometheusExporter {
+            host: None,
+            port: None,
+            serve: true,
+        }
+    }
+    /// The address to listen on (`localhost`, `0.0.0.0`, an IP).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+    /// The port to listen on (0: any free port; see
+    /// [`TelemetryGuard::prometheus_url`](crate::TelemetryGuard::prometheus_url)).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+    /// No server: render the exposition into your own HTTP handler with
+    /// [`prometheus_exposition`](crate::prometheus_exposition).
+    pub fn without_server(mut self) -> Self {
+        self.serve = false;
+        self
+    }
+}
+
 /// A boxed exporter plus the name health snapshots use for it.
 pub(crate) struct ExporterSpec {
     pub name: &'static str,
@@ -176,6 +235,9 @@ pub struct TelemetryBuilder {
     pub(crate) max_held_traces: Option<usize>,
     pub(crate) max_spans_per_held_trace: Option<usize>,
     pub(crate) prices: Option<PriceTable>,
+    pub(crate) self_metrics: Option<bool>,
+    #[cfg(feature = "prometheus")]
+    pub(crate) prometheus: Option<PrometheusExporter>,
 }
 
 impl Default for TelemetryBuilder {
@@ -208,6 +270,9 @@ impl Default for TelemetryBuilder {
             max_held_traces: None,
             max_spans_per_held_trace: None,
             prices: None,
+            self_metrics: None,
+            #[cfg(feature = "prometheus")]
+            prometheus: None,
         }
     }
 }
@@ -447,6 +512,33 @@ impl TelemetryBuilder {
     /// ```
     pub fn prices(mut self, table: PriceTable) -> Self {
         self.prices = Some(table);
+        self
+    }
+    /// The pipeline's own metrics (`otel.sdk.span.started`, `otel.sdk.exporter.span.exported`
+    /// and the other `otel.sdk.*` of the conventions; `GENAI_TRACE_SELF_METRICS`, on
+    /// whenever metrics are). Read from the counters [`health`](crate::health)
+    /// keeps, at each collection: the span path does no extra work for them.
+    pub fn self_metrics(mut self, on: bool) -> Self {
+        self.self_metrics = Some(on);
+        self
+    }
+    /// Serve metrics in the Prometheus text format (feature `prometheus`; also
+    /// `OTEL_METRICS_EXPORTER=prometheus`). They still go to OTLP exporters too,
+    /// unless `OTEL_METRICS_EXPORTER` leaves `otlp` out.
+    ///
+    /// ```
+    /// use genai_trace_runtime::{PrometheusExporter, Telemetry};
+    /// let guard = Telemetry::builder()
+    ///     .with_prometheus(PrometheusExporter::new().host("127.0.0.1").port(0))
+    ///     .install()
+    ///     .unwrap();
+    /// let url = guard.prometheus_url().unwrap(); // http://127.0.0.1:<port>/metrics
+    /// # assert!(url.ends_with("/metrics"));
+    /// ```
+    #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+    pub fn with_prometheus(mut self, prometheus: PrometheusExporter) -> Self {
+        self.prometheus = Some(prometheus);
         self
     }
     /// Do not print configuration warnings on stderr (they stay in [`crate::health`]).

@@ -18,6 +18,8 @@ use crate::setup::sampler::SamplerConfig;
 pub(crate) enum ExporterChoice {
     Otlp,
     Console,
+    /// `OTEL_METRICS_EXPORTER` only.
+    Prometheus,
 }
 
 /// OTLP settings of one signal after resolving the per-signal and generic variables.
@@ -73,6 +75,11 @@ pub(crate) struct EnvSettings {
     pub max_held_traces: Option<usize>,
     pub max_spans_per_held_trace: Option<usize>,
     pub prices_path: Option<String>,
+    pub self_metrics: Option<bool>,
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub prometheus_host: Option<String>,
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub prometheus_port: Option<u16>,
     pub warnings: Vec<ConfigWarning>,
 }
 
@@ -133,6 +140,9 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         max_held_traces: r.positive("GENAI_TRACE_MAX_HELD_TRACES", "256", MAX_HELD),
         max_spans_per_held_trace: r.positive("GENAI_TRACE_MAX_SPANS_PER_HELD_TRACE", "128", MAX_HELD),
         prices_path: r.string("GENAI_TRACE_PRICES"),
+        self_metrics: r.bool("GENAI_TRACE_SELF_METRICS"),
+        prometheus_host: r.string("OTEL_EXPORTER_PROMETHEUS_HOST"),
+        prometheus_port: r.port("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"),
         warnings: Vec::new(),
     };
     // The generic OTLP variables are read once per signal: warn once.
@@ -204,6 +214,20 @@ impl Reader<'_> {
         }
     }
 
+    fn port(&mut self, var: &str, default: &str) -> Option<u16> {
+        let v = self.string(var)?;
+        match v.parse::<u16>() {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                self.warn(
+                    var,
+                    &format!("{v:?} is not a port (1-65535); using the default {default}"),
+                );
+                None
+            }
+        }
+    }
+
     fn millis(&mut self, var: &str, default: &str) -> Option<Duration> {
         let v = self.string(var)?;
         match v.parse::<u64>() {
@@ -225,11 +249,16 @@ impl Reader<'_> {
             match name.to_ascii_lowercase().as_str() {
                 "otlp" => out.push(ExporterChoice::Otlp),
                 "console" => out.push(ExporterChoice::Console),
+                "prometheus" if var == "OTEL_METRICS_EXPORTER" => out.push(ExporterChoice::Prometheus),
                 "none" => {}
-                _ => self.warn(
-                    var,
-                    &format!("unknown exporter {name:?} is ignored (known: otlp, console, none)"),
-                ),
+                _ => {
+                    let known = if var == "OTEL_METRICS_EXPORTER" {
+                        "otlp, prometheus, console, none"
+                    } else {
+                        "otlp, console, none"
+                    };
+                    self.warn(var, &format!("unknown exporter {name:?} is ignored (known: {known})"));
+                }
             }
         }
         Some(out)

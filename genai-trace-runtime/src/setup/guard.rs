@@ -49,6 +49,9 @@ pub(crate) struct Owned {
     pub(crate) shutdown_timeout: Duration,
     /// Where OTLP metrics and logs go, by signal, to name in shutdown errors.
     pub(crate) otlp_endpoints: Vec<(&'static str, String)>,
+    /// The `/metrics` server, stopped with the guard.
+    #[cfg(feature = "prometheus")]
+    pub(crate) metrics_server: Option<crate::export::prometheus::MetricsServer>,
 }
 
 impl fmt::Debug for TelemetryGuard {
@@ -63,6 +66,15 @@ impl TelemetryGuard {
     /// `true` when this guard holds an installed pipeline (not disabled).
     pub fn is_installed(&self) -> bool {
         self.owned.is_some()
+    }
+
+    /// The URL of the Prometheus `/metrics` endpoint this guard serves
+    /// (`http://127.0.0.1:9464/metrics`), with the port actually bound.
+    #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+    pub fn prometheus_url(&self) -> Option<String> {
+        let addr = self.owned.as_ref()?.metrics_server.as_ref()?.addr();
+        Some(format!("http://{addr}/metrics"))
     }
 
     /// Exports everything ended so far without shutting down.

@@ -45,9 +45,94 @@ fn exporters_from_env(env: &EnvSettings) -> Vec<ExporterSpec> {
             ExporterChoice::Console => diag::warn(format_args!(
                 "OTEL_TRACES_EXPORTER: console needs the console feature; ignored"
             )),
+            // Read from OTEL_METRICS_EXPORTER only.
+            ExporterChoice::Prometheus => {}
         }
     }
     out
+}
+
+/// The installed provider and W3C trace context + baggage become OpenTelemetry's globals.
+fn set_globals(tracer_provider: &SdkTracerProvider) {
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    opentelemetry::global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+        Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
+        Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
+    ]));
+}
+
+/// The pipeline's own `otel.sdk.*` metrics, over every exporter's counters and queue.
+#[cfg(feature = "metrics")]
+fn register_self_metrics(
+    mp: &opentelemetry_sdk::metrics::SdkMeterProvider,
+    scope: &InstrumentationScope,
+    started: &Arc<AtomicU64>,
+    counters: &[(&'static str, Arc<ExporterCounters>)],
+    queues: Vec<crate::export::processor::ExportQueue>,
+) {
+    use opentelemetry::metrics::MeterProvider as _;
+    let sources = counters
+        .iter()
+        .zip(queues.into_iter().map(Some).chain(std::iter::repeat_with(|| None)))
+        .map(|((name, c), queue)| crate::pipeline::self_metrics::ExporterSource {
+            name,
+            counters: Arc::clone(c),
+            queue,
+        })
+        .collect();
+    crate::pipeline::self_metrics::register(&mp.meter_with_scope(scope.clone()), Arc::clone(started), sources);
+}
+
+/// The Prometheus reader, when one is wanted, and the registry it fills.
+#[cfg(feature = "prometheus")]
+fn prometheus_reader(
+    b: &TelemetryBuilder,
+    env: &EnvSettings,
+    signals: &mut SignalBuilders,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<(
+    resolve::ResolvedPrometheus,
+    crate::export::prometheus::PrometheusRegistry,
+)> {
+    let p = resolve::prometheus(b, env)?;
+    match signals.add_prometheus() {
+        Ok(registry) => Some((p, registry)),
+        Err(why) => {
+            warnings.push(ConfigWarning {
+                variable: "OTEL_METRICS_EXPORTER".into(),
+                message: format!("prometheus: {why}"),
+            });
+            None
+        }
+    }
+}
+
+/// Starts the `/metrics` server; a port in use or a bad host is a warning.
+#[cfg(feature = "prometheus")]
+fn serve_prometheus(
+    p: &resolve::ResolvedPrometheus,
+    registry: &crate::export::prometheus::PrometheusRegistry,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<crate::export::prometheus::MetricsServer> {
+    match crate::export::prometheus::MetricsServer::start(registry.clone(), &p.host, p.port) {
+        Ok(server) => Some(server),
+        Err(e) => {
+            let variable = if e.kind() == std::io::ErrorKind::AddrInUse {
+                "OTEL_EXPORTER_PROMETHEUS_PORT"
+            } else {
+                "OTEL_EXPORTER_PROMETHEUS_HOST"
+            };
+            warnings.push(ConfigWarning {
+                variable: variable.into(),
+                message: format!(
+                    "cannot serve metrics on {}:{}: {e}; no /metrics endpoint (prometheus_exposition() still \
+                     renders them)",
+                    p.host, p.port
+                ),
+            });
+            None
+        }
+    }
 }
 
 /// One batch processor per span exporter, and the counters `health()` reads.
@@ -104,6 +189,13 @@ impl TelemetryBuilder {
         let SpanProcessors { processors, counters } =
             self.span_processors(specs, env, warnings, &mut signals, &scope)?;
 
+        #[cfg(feature = "prometheus")]
+        let prometheus = prometheus_reader(self, env, &mut signals, warnings);
+        #[cfg(not(feature = "prometheus"))]
+        resolve::prometheus_unavailable(env, warnings);
+        #[cfg(feature = "metrics")]
+        let queues: Vec<_> = processors.iter().map(BatchProcessor::queue).collect();
+
         let resource = resolve::resource(self, env);
         let sampler_cfg = resolve::sampler(self, env);
         let started = Arc::new(AtomicU64::new(0));
@@ -115,22 +207,23 @@ impl TelemetryBuilder {
             started: Arc::clone(&started),
             held,
         });
-        let tracer_provider = match self.tracer_provider.clone() {
-            Some(p) => p,
-            None => {
-                let mut b = SdkTracerProvider::builder()
-                    .with_resource(resource.clone())
-                    .with_sampler(sampler(sampler_cfg));
-                for (i, p) in processors.into_iter().enumerate() {
-                    b = b.with_span_processor(if i == 0 {
+        let tracer_provider = self.tracer_provider.clone().unwrap_or_else(|| {
+            let b = SdkTracerProvider::builder()
+                .with_resource(resource.clone())
+                .with_sampler(sampler(sampler_cfg));
+            processors
+                .into_iter()
+                .enumerate()
+                .fold(b, |b, (i, p)| {
+                    // The first processor counts the SDK's spans as they start.
+                    b.with_span_processor(if i == 0 {
                         p.counting_starts(Arc::clone(&started))
                     } else {
                         p
-                    });
-                }
-                b.build()
-            }
-        };
+                    })
+                })
+                .build()
+        });
         #[cfg_attr(
             not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
             allow(unused_variables)
@@ -138,18 +231,23 @@ impl TelemetryBuilder {
         let providers = signals.build(&resource);
 
         let tracer = tracer_provider.tracer_with_scope(scope.clone());
-        opentelemetry::global::set_tracer_provider(tracer_provider.clone());
-        opentelemetry::global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
-            vec![
-                Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
-                Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
-            ],
-        ));
+        set_globals(&tracer_provider);
         #[cfg(feature = "metrics")]
         let instruments = providers.meter.as_ref().map(|mp| {
             use opentelemetry::metrics::MeterProvider as _;
             crate::genai::metrics::GenAiInstruments::new(&mp.meter_with_scope(scope.clone()))
         });
+        #[cfg(feature = "metrics")]
+        if let Some(mp) = &providers.meter
+            && self.self_metrics.or(env.self_metrics).unwrap_or(true)
+        {
+            register_self_metrics(mp, &scope, &started, &counters, queues);
+        }
+        #[cfg(feature = "prometheus")]
+        let metrics_server = prometheus
+            .as_ref()
+            .filter(|(p, _)| p.serve)
+            .and_then(|(p, registry)| serve_prometheus(p, registry, warnings));
         state::publish(
             Active {
                 tracer,
@@ -162,6 +260,8 @@ impl TelemetryBuilder {
                 started,
                 #[cfg(feature = "logs")]
                 logger_provider: providers.logger.clone(),
+                #[cfg(feature = "prometheus")]
+                prometheus: prometheus.map(|(_, registry)| registry),
             },
             self.tracer_provider.is_none() && samples_no_root(sampler_cfg),
         );
@@ -175,6 +275,8 @@ impl TelemetryBuilder {
             _grpc: providers.grpc,
             shutdown_timeout: resolve::shutdown_timeout(self),
             otlp_endpoints: providers.otlp_endpoints,
+            #[cfg(feature = "prometheus")]
+            metrics_server,
         }))
     }
 
@@ -243,6 +345,8 @@ impl TelemetryBuilder {
             );
             out.counters.push((name, c));
         }
+        #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+        signals.otlp_without_traces(env, warnings)?;
         Ok(out)
     }
 }

@@ -100,6 +100,53 @@ pub(crate) fn prices(b: &TelemetryBuilder, env: &EnvSettings, warnings: &mut Vec
     }
 }
 
+/// Where the Prometheus exposition is served, when it is wanted.
+#[cfg(feature = "prometheus")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResolvedPrometheus {
+    pub host: String,
+    pub port: u16,
+    pub serve: bool,
+}
+
+/// The builder's Prometheus exporter, else one when `OTEL_METRICS_EXPORTER` names
+/// `prometheus`; host and port: builder > `OTEL_EXPORTER_PROMETHEUS_*` > `localhost:9464`.
+#[cfg(feature = "prometheus")]
+pub(crate) fn prometheus(b: &TelemetryBuilder, env: &EnvSettings) -> Option<ResolvedPrometheus> {
+    let wanted_by_env = env
+        .metrics_exporter
+        .as_ref()
+        .is_some_and(|m| m.contains(&crate::setup::env::ExporterChoice::Prometheus));
+    let p = match &b.prometheus {
+        Some(p) => p.clone(),
+        None if wanted_by_env => crate::setup::builder::PrometheusExporter::new(),
+        None => return None,
+    };
+    Some(ResolvedPrometheus {
+        host: p
+            .host
+            .or_else(|| env.prometheus_host.clone())
+            .unwrap_or_else(|| "localhost".to_owned()),
+        port: p.port.or(env.prometheus_port).unwrap_or(9464),
+        serve: p.serve,
+    })
+}
+
+/// `OTEL_METRICS_EXPORTER=prometheus` in a build without the feature: a warning.
+#[cfg(not(feature = "prometheus"))]
+pub(crate) fn prometheus_unavailable(env: &EnvSettings, warnings: &mut Vec<ConfigWarning>) {
+    if env
+        .metrics_exporter
+        .as_ref()
+        .is_some_and(|m| m.contains(&crate::setup::env::ExporterChoice::Prometheus))
+    {
+        warnings.push(ConfigWarning {
+            variable: "OTEL_METRICS_EXPORTER".into(),
+            message: "prometheus needs the prometheus feature of genai-trace; ignored".into(),
+        });
+    }
+}
+
 /// The content gate: capture mode, byte limit, redaction hook, semconv version.
 pub(crate) fn content_policy(b: &TelemetryBuilder, env: &EnvSettings) -> ContentPolicy {
     ContentPolicy {

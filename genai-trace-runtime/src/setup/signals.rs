@@ -126,6 +126,19 @@ impl SignalBuilders {
         self.has_readers = true;
     }
 
+    /// The Prometheus pull reader joins the meter provider; its registry is returned.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn add_prometheus(&mut self) -> Result<crate::export::prometheus::PrometheusRegistry, String> {
+        if self.user_meter.is_some() {
+            return Err("ignored with a meter provider you built: add opentelemetry-prometheus's reader to it".into());
+        }
+        let (registry, reader) = crate::export::prometheus::PrometheusRegistry::new()?;
+        let meter = std::mem::take(&mut self.meter);
+        self.meter = meter.with_reader(reader);
+        self.has_readers = true;
+        Ok(registry)
+    }
+
     /// The OTLP exporter's span exporter; its metric and log exporters (to the
     /// same collector, unless turned off) join the other signals.
     #[cfg_attr(
@@ -135,16 +148,7 @@ impl SignalBuilders {
         )),
         allow(unused_variables, clippy::ptr_arg)
     )]
-    #[cfg_attr(
-        not(any(
-            all(
-                any(feature = "metrics", feature = "logs"),
-                any(feature = "otlp-http", feature = "otlp-grpc")
-            ),
-            feature = "otlp-grpc"
-        )),
-        allow(clippy::unused_self)
-    )]
+    #[cfg_attr(not(any(feature = "otlp-http", feature = "otlp-grpc")), allow(clippy::unused_self))]
     pub(crate) fn otlp_span_exporter(
         &mut self,
         o: &OtlpExporter,
@@ -153,36 +157,97 @@ impl SignalBuilders {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Box<dyn DynSpanExporter>, InstallError> {
         #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
-        if o.metrics && self.otlp_metrics_wanted && self.user_meter.is_none() {
-            let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
-            self.otlp_endpoints.push(("metrics", hide_passwords(&m.endpoint)));
-            let exporter = crate::export::otlp::metric_exporter(
-                &m,
-                #[cfg(feature = "otlp-grpc")]
-                &mut self.grpc,
-            )?;
-            self.add_metric_reader(exporter);
+        if o.metrics && self.otlp_metrics_wanted {
+            self.otlp_metrics(o, env, warnings)?;
         }
         #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
         if o.metrics && self.otlp_logs_wanted {
-            let l = resolve::otlp(o, env, Signal::Logs, warnings)?;
-            self.otlp_endpoints.push(("logs", hide_passwords(&l.endpoint)));
-            let exporter = crate::export::otlp::log_exporter(
-                &l,
-                #[cfg(feature = "otlp-grpc")]
-                &mut self.grpc,
-            )?;
-            let b = self
-                .logger
-                .take()
-                .unwrap_or_else(opentelemetry_sdk::logs::SdkLoggerProvider::builder);
-            self.logger = Some(b.with_batch_exporter(exporter));
+            self.otlp_logs(o, env, warnings)?;
         }
         crate::export::otlp::span_exporter(
             traces,
             #[cfg(feature = "otlp-grpc")]
             &mut self.grpc,
         )
+    }
+
+    /// OTLP metrics and logs that `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER`
+    /// name explicitly when no OTLP span exporter brought them
+    /// (`OTEL_TRACES_EXPORTER=none` or `console`): each signal's variable
+    /// chooses on its own, to the endpoint the `OTEL_EXPORTER_OTLP_*` variables give.
+    #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+    #[cfg_attr(
+        not(any(feature = "metrics", feature = "logs")),
+        allow(unused_variables, clippy::unused_self, clippy::unnecessary_wraps)
+    )]
+    pub(crate) fn otlp_without_traces(
+        &mut self,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<(), InstallError> {
+        let o = OtlpExporter::from_env();
+        #[cfg(feature = "metrics")]
+        if env
+            .metrics_exporter
+            .as_ref()
+            .is_some_and(|m| m.contains(&ExporterChoice::Otlp))
+            && !self.otlp_endpoints.iter().any(|(signal, _)| *signal == "metrics")
+        {
+            self.otlp_metrics(&o, env, warnings)?;
+        }
+        #[cfg(feature = "logs")]
+        if env
+            .logs_exporter
+            .as_ref()
+            .is_some_and(|m| m.contains(&ExporterChoice::Otlp))
+            && !self.otlp_endpoints.iter().any(|(signal, _)| *signal == "logs")
+        {
+            self.otlp_logs(&o, env, warnings)?;
+        }
+        Ok(())
+    }
+
+    #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
+    fn otlp_metrics(
+        &mut self,
+        o: &OtlpExporter,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<(), InstallError> {
+        if self.user_meter.is_some() {
+            return Ok(());
+        }
+        let m = resolve::otlp(o, env, Signal::Metrics, warnings)?;
+        self.otlp_endpoints.push(("metrics", hide_passwords(&m.endpoint)));
+        let exporter = crate::export::otlp::metric_exporter(
+            &m,
+            #[cfg(feature = "otlp-grpc")]
+            &mut self.grpc,
+        )?;
+        self.add_metric_reader(exporter);
+        Ok(())
+    }
+
+    #[cfg(all(feature = "logs", any(feature = "otlp-http", feature = "otlp-grpc")))]
+    fn otlp_logs(
+        &mut self,
+        o: &OtlpExporter,
+        env: &EnvSettings,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<(), InstallError> {
+        let l = resolve::otlp(o, env, Signal::Logs, warnings)?;
+        self.otlp_endpoints.push(("logs", hide_passwords(&l.endpoint)));
+        let exporter = crate::export::otlp::log_exporter(
+            &l,
+            #[cfg(feature = "otlp-grpc")]
+            &mut self.grpc,
+        )?;
+        let b = self
+            .logger
+            .take()
+            .unwrap_or_else(opentelemetry_sdk::logs::SdkLoggerProvider::builder);
+        self.logger = Some(b.with_batch_exporter(exporter));
+        Ok(())
     }
 
     /// The meter provider (when anything reads metrics; it becomes the global
