@@ -3,6 +3,8 @@
 //! accepts it, the GenAI histograms keep the spec's buckets, and the
 //! pipeline's own `otel.sdk.*` metrics agree with `health()`.
 #![cfg(all(feature = "prometheus", feature = "testing"))]
+// Counts and token sums are whole numbers, exact in an f64.
+#![allow(clippy::float_cmp)]
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -199,26 +201,39 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
         TOKEN_BUCKETS
     );
 
-    // The pipeline's own metrics say what health() says.
+    check_self_metrics(&text);
+    // promtool, Prometheus's own linter, accepts the exposition.
+    if let Err(complaints) = promtool_check_metrics(&text) {
+        panic!("promtool check metrics rejected the exposition:\n{complaints}\n{text}");
+    }
+
+    check_with_a_real_prometheus(addr, cost);
+    drop(guard);
+    // The endpoint goes with the guard.
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
+}
+
+/// The pipeline's own metrics say what `health()` says, after a flush.
+fn check_self_metrics(text: &str) {
     let h = health();
     let memory = &h.exporters[0];
     let processor = [("otel_component_name", "batching_span_processor/0")];
     let exporter = [("otel_component_name", "memory/0"), ("otel_component_type", "memory")];
     let sampled = [("otel_span_sampling_result", "RECORD_AND_SAMPLE")];
     assert_eq!(h.spans_started, 8);
-    assert_eq!(sample(&text, "otel_sdk_span_started_total", &sampled, &[]), Some(8.0));
-    assert_eq!(sample(&text, "otel_sdk_span_live", &sampled, &[]), Some(0.0));
+    assert_eq!(sample(text, "otel_sdk_span_started_total", &sampled, &[]), Some(8.0));
+    assert_eq!(sample(text, "otel_sdk_span_live", &sampled, &[]), Some(0.0));
     assert_eq!(
-        sample(&text, "otel_sdk_processor_span_queue_capacity", &processor, &[]),
+        sample(text, "otel_sdk_processor_span_queue_capacity", &processor, &[]),
         Some(512.0)
     );
     assert_eq!(
-        sample(&text, "otel_sdk_processor_span_queue_size", &processor, &[]),
+        sample(text, "otel_sdk_processor_span_queue_size", &processor, &[]),
         Some(0.0)
     );
     assert_eq!(
         sample(
-            &text,
+            text,
             "otel_sdk_processor_span_processed_total",
             &processor,
             &["error_type"]
@@ -227,7 +242,7 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
     );
     assert_eq!(
         sample(
-            &text,
+            text,
             "otel_sdk_exporter_span_exported_total",
             &exporter,
             &["error_type"]
@@ -235,12 +250,12 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
         Some(memory.spans_exported as f64)
     );
     assert_eq!(
-        sample(&text, "otel_sdk_exporter_span_inflight", &exporter, &[]),
+        sample(text, "otel_sdk_exporter_span_inflight", &exporter, &[]),
         Some(0.0)
     );
     assert!(
         sample(
-            &text,
+            text,
             "otel_sdk_exporter_operation_duration_seconds_count",
             &exporter,
             &[]
@@ -248,13 +263,13 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
         .unwrap()
             >= 1.0
     );
+}
 
-    // promtool, Prometheus's own linter, accepts the exposition.
-    if let Err(complaints) = promtool_check_metrics(&text) {
-        panic!("promtool check metrics rejected the exposition:\n{complaints}\n{text}");
-    }
-
-    // A real Prometheus scrapes it, and the PromQL of docs/metrics.md answers.
+/// A real Prometheus scrapes `addr`, and the `PromQL` of docs/metrics.md answers.
+fn check_with_a_real_prometheus(addr: SocketAddr, cost: f64) {
+    let duration = "gen_ai_client_operation_duration_seconds";
+    let h = health();
+    let memory = &h.exporters[0];
     let Some(prom) = Prometheus::require(
         "otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes",
         &[addr],
@@ -274,6 +289,11 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
         one(r#"sum(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat", error_type!=""})"#),
         2.0
     );
+    let ratio = one(
+        r#"sum by (gen_ai_request_model) (gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat", error_type!=""})
+           / sum by (gen_ai_request_model) (gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat"})"#,
+    );
+    assert!((ratio - 2.0 / 7.0).abs() < 1e-9, "2 of 7 chat calls failed: {ratio}");
     let by_type = prom.wait_query("sum by (gen_ai_token_type) (gen_ai_client_token_usage_sum)", |r| {
         r.len() == 2
     });
@@ -295,9 +315,6 @@ fn otel_metrics_exporter_prometheus_serves_what_a_real_prometheus_scrapes() {
         r#"histogram_quantile(0.95, sum by (le) ({duration}_bucket{{gen_ai_operation_name="chat"}}))"#
     ));
     assert!(p95 > 0.0 && p95 <= 0.01, "every call took well under 10 ms: p95 {p95}");
-    drop(guard);
-    // The endpoint goes with the guard.
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
 }
 
 #[test]

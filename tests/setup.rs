@@ -276,7 +276,7 @@ fn console_tree_for_a_nested_trace() {
         .service_name("demo")
         // Tiny batches: the tree must be assembled across them.
         .max_export_batch_size(1)
-        .with_console_exporter(ConsoleExporter::tree().writer(buf.clone()))
+        .with_console_exporter(ConsoleExporter::tree().summary(false).writer(buf.clone()))
         .install()
         .unwrap();
     let _ = agent();

@@ -5,6 +5,9 @@
 //! `scripts/backends/install-rotel.sh`), starts it on free loopback ports (once
 //! per test binary, shared by its tests) and stops it when the test binary
 //! exits, however it exits. What rotel received is read back as JSON values.
+//! [`Prometheus::require`] does the same for a real Prometheus (Debian's
+//! package, through `scripts/backends/install-prometheus.sh`) scraping the
+//! `/metrics` endpoints a test names, queried through its HTTP API.
 //!
 //! No silent skips: when a backend cannot be had, the test fails with what is
 //! missing and the command that fixes it. `GENAI_TRACE_SKIP_BACKENDS=1` is the

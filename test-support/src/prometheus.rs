@@ -118,7 +118,7 @@ impl Prometheus {
         Ok(p)
     }
 
-    /// Runs an instant PromQL query: the result's series, each
+    /// Runs an instant `PromQL` query: the result's series, each
     /// `{"metric": {label: value}, "value": [time, "number"]}`.
     ///
     /// # Errors

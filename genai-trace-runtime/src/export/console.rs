@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -18,6 +19,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use crate::export::summary::RunSummary;
 use crate::genai::semconv;
 
 /// Spans held back waiting for their root, at most.
@@ -49,6 +51,11 @@ pub struct ConsoleExporter {
     color: bool,
     service: Option<String>,
     state: Mutex<TreeState>,
+    /// The end-of-run table, when on.
+    summary: Option<Mutex<RunSummary>>,
+    /// The sampler may leave calls out of the summary (said in its header).
+    summary_sampled: bool,
+    summary_printed: AtomicBool,
 }
 
 impl std::fmt::Debug for ConsoleExporter {
@@ -79,10 +86,15 @@ impl ConsoleExporter {
             color,
             service: None,
             state: Mutex::new(TreeState::default()),
+            summary: (format == Format::Tree).then(Mutex::default),
+            summary_sampled: false,
+            summary_printed: AtomicBool::new(false),
         }
     }
 
-    /// A span tree per trace on stderr (colours when stderr is a terminal and `NO_COLOR` is unset).
+    /// A span tree per trace on stderr (colours when stderr is a terminal and
+    /// `NO_COLOR` is unset), and a summary of the run's GenAI calls when the
+    /// guard is dropped (see [`summary`](Self::summary)).
     pub fn tree() -> Self {
         Self::new(Format::Tree)
     }
@@ -97,6 +109,52 @@ impl ConsoleExporter {
         self.out = Arc::new(Mutex::new(Box::new(w)));
         self.color = false;
         self
+    }
+
+    /// Prints, when the guard is dropped, a table of what the run's GenAI calls
+    /// did: calls, errors, tokens in and out, p50/p95 duration and time to first
+    /// chunk (ttfc) per operation and model (or tool, agent, data source). On by
+    /// default for [`tree`](Self::tree), off for [`json_lines`](Self::json_lines).
+    ///
+    /// ```text
+    /// genai-trace summary: 6 GenAI calls, 1 error, 31 tokens in, 13 tokens out
+    /// operation     model / name   calls  errors  tokens in  tokens out       p50       p95  ttfc p50  ttfc p95
+    /// chat          gpt-4o             2       0         31          13   40.2 ms   46.6 ms   30.2 ms   30.2 ms
+    /// execute_tool  get_weather        2       1          -           -    5.1 ms    5.2 ms         -         -
+    /// invoke_agent  trip-planner       1       0          -           -  109.5 ms  109.5 ms         -         -
+    /// retrieval     travel-guides      1       0          -           -   12.2 ms   12.2 ms         -         -
+    /// ```
+    ///
+    /// ```
+    /// use genai_trace_runtime::{ConsoleExporter, Telemetry};
+    /// let guard = Telemetry::builder()
+    ///     .with_console_exporter(ConsoleExporter::tree().summary(false))
+    ///     .install();
+    /// # drop(guard);
+    /// ```
+    pub fn summary(mut self, on: bool) -> Self {
+        self.summary = on.then(Mutex::default);
+        self
+    }
+
+    /// Says that the sampler may leave calls out (the summary's header tells).
+    pub(crate) fn set_sampled(&mut self, sampled: bool) {
+        self.summary_sampled = sampled;
+    }
+
+    /// Prints the summary, once.
+    fn print_summary(&self) {
+        let Some(summary) = &self.summary else { return };
+        if self.summary_printed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let table = summary
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .render(self.summary_sampled);
+        if let Some(table) = table {
+            self.write(&table);
+        }
     }
 
     /// Forces colours on or off.
@@ -432,6 +490,12 @@ fn span_json(s: &SpanData, service: Option<&str>) -> serde_json::Value {
 
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if let Some(summary) = &self.summary {
+            let mut summary = summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for span in &batch {
+                summary.add(span);
+            }
+        }
         match self.format {
             Format::Tree => self.export_tree(batch),
             Format::JsonLines => self.export_json(batch),
@@ -446,6 +510,7 @@ impl SpanExporter for ConsoleExporter {
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
         self.flush_all();
+        self.print_summary();
         Ok(())
     }
 

@@ -197,7 +197,7 @@ pub(crate) struct ExporterSpec {
 
 pub(crate) enum ExporterKind {
     #[cfg(feature = "console")]
-    Console(ConsoleExporter),
+    Console(Box<ConsoleExporter>),
     Otlp(OtlpExporter),
     Custom(Box<dyn DynSpanExporter>),
     #[cfg(feature = "testing")]
@@ -320,7 +320,7 @@ impl TelemetryBuilder {
     pub fn with_console_exporter(mut self, console: ConsoleExporter) -> Self {
         self.exporters.push(ExporterSpec {
             name: "console",
-            kind: ExporterKind::Console(console),
+            kind: ExporterKind::Console(Box::new(console)),
         });
         self
     }

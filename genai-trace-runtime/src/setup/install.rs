@@ -39,7 +39,7 @@ fn exporters_from_env(env: &EnvSettings) -> Vec<ExporterSpec> {
             #[cfg(feature = "console")]
             ExporterChoice::Console => out.push(ExporterSpec {
                 name: "console",
-                kind: ExporterKind::Console(crate::export::console::ConsoleExporter::tree()),
+                kind: ExporterKind::Console(Box::new(crate::export::console::ConsoleExporter::tree())),
             }),
             #[cfg(not(feature = "console"))]
             ExporterChoice::Console => diag::warn(format_args!(
@@ -324,7 +324,10 @@ impl TelemetryBuilder {
             let mut name = spec.name;
             let exporter: Box<dyn DynSpanExporter> = match spec.kind {
                 #[cfg(feature = "console")]
-                ExporterKind::Console(c) => Box::new(c),
+                ExporterKind::Console(mut c) => {
+                    c.set_sampled(resolve::sampler(self, env).may_leave_calls_out());
+                    c
+                }
                 ExporterKind::Custom(e) => e,
                 #[cfg(feature = "testing")]
                 ExporterKind::InMemory(m) => {

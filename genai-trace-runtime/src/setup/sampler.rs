@@ -15,6 +15,18 @@ pub enum SamplerConfig {
     ParentBasedRatio(f64),
 }
 
+impl SamplerConfig {
+    /// `false` when every local root is sampled (ratios of 1 or more, always on).
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) fn may_leave_calls_out(self) -> bool {
+        match self {
+            SamplerConfig::AlwaysOn => false,
+            SamplerConfig::AlwaysOff => true,
+            SamplerConfig::Ratio(r) | SamplerConfig::ParentBasedRatio(r) => r < 1.0,
+        }
+    }
+}
+
 /// The SDK sampler for `cfg`: ratios of 1 or more sample everything, 0 or less nothing.
 pub(crate) fn sampler(cfg: SamplerConfig) -> Sampler {
     let ratio = |r: f64| {
