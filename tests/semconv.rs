@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use genai_trace::opentelemetry::trace::{SpanKind, Status};
 use genai_trace::opentelemetry::{StringValue, Value};
+use genai_trace::opentelemetry_sdk::metrics::data::{ResourceMetrics, ScopeMetrics};
 use genai_trace::opentelemetry_sdk::trace::SpanData;
 use genai_trace::testing::TestTelemetry;
 use genai_trace::{
@@ -598,11 +599,30 @@ fn latest_semconv_opt_in() {
     });
     assert!(genai_trace::semconv_latest_experimental());
     chat(&request(), false).unwrap();
-    let a = attrs(&t.span("chat gpt-4o"));
-    assert_eq!(a["gen_ai.usage.cache_write.input_tokens"], "i:20");
-    assert!(!a.contains_key("gen_ai.usage.cache_creation.input_tokens"));
-    assert_eq!(t.histogram(semconv::metric::INFERENCE_DURATION_LATEST).len(), 1);
-    assert!(t.histogram(semconv::metric::OPERATION_DURATION).is_empty());
+    let latest = attrs(&t.span("chat gpt-4o"));
+    let latest_metrics = metric_names(&t);
+    drop(t);
+    // v1.41.0 is the latest release: the switch changes nothing emitted.
+    let t = TestTelemetry::install();
+    assert!(!genai_trace::semconv_latest_experimental());
+    chat(&request(), false).unwrap();
+    let default = attrs(&t.span("chat gpt-4o"));
+    assert_eq!(latest.keys().collect::<Vec<_>>(), default.keys().collect::<Vec<_>>());
+    assert_eq!(latest["gen_ai.usage.cache_creation.input_tokens"], "i:20");
+    assert_eq!(latest_metrics, metric_names(&t));
+    assert!(
+        latest_metrics.contains(semconv::metric::OPERATION_DURATION),
+        "{latest_metrics:?}"
+    );
+}
+
+fn metric_names(t: &TestTelemetry) -> std::collections::BTreeSet<String> {
+    t.metrics()
+        .iter()
+        .flat_map(ResourceMetrics::scope_metrics)
+        .flat_map(ScopeMetrics::metrics)
+        .map(|m| m.name().to_owned())
+        .collect()
 }
 
 #[test]

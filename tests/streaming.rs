@@ -155,9 +155,38 @@ async fn full_consumption() {
     let ttfc = t.histogram(semconv::metric::TIME_TO_FIRST_CHUNK);
     assert_eq!(ttfc.len(), 1);
     assert_eq!(ttfc[0].bounds, semconv::metric::DURATION_BUCKETS);
-    assert_eq!(t.histogram(semconv::metric::TIME_PER_OUTPUT_CHUNK)[0].count, 1);
+    // One recording per chunk after the first: the time since the previous one
+    // (the fake model waits 1 ms between chunks).
+    let per_chunk = t.histogram(semconv::metric::TIME_PER_OUTPUT_CHUNK);
+    assert_eq!(per_chunk.len(), 1);
+    assert_eq!(per_chunk[0].count, 4);
+    assert!(per_chunk[0].sum >= 0.004, "{}", per_chunk[0].sum);
+    assert_eq!(per_chunk[0].attributes["gen_ai.request.model"], "gpt-4o");
     let tokens = t.histogram(semconv::metric::TOKEN_USAGE);
     assert_eq!(tokens.iter().map(|p| p.sum).sum::<f64>(), 16.0);
+}
+
+#[genai_span(kind = "chat", model = "long")]
+fn chat_long(chunks: usize) -> impl Iterator<Item = Delta> {
+    std::iter::repeat_n(d("x"), chunks)
+}
+
+#[test]
+fn every_chunk_after_the_first_is_one_time_per_chunk_recording() {
+    let t = TestTelemetry::install();
+    // The histogram is cumulative: each case adds its recordings to the last.
+    let mut expected = 0;
+    // 2500 chunks cross the 1024 gaps held before they are recorded mid-stream.
+    for chunks in [0, 1, 3, 2500] {
+        assert_eq!(chat_long(chunks).count(), chunks);
+        expected += chunks.saturating_sub(1) as u64;
+        let total: u64 = t
+            .histogram(semconv::metric::TIME_PER_OUTPUT_CHUNK)
+            .iter()
+            .map(|p| p.count)
+            .sum();
+        assert_eq!(total, expected, "after a stream of {chunks} chunks");
+    }
 }
 
 #[tokio::test]

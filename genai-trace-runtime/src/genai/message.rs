@@ -17,7 +17,7 @@ pub struct Usage {
     pub output_tokens: Option<i64>,
     /// `gen_ai.usage.cache_read.input_tokens`
     pub cache_read_input_tokens: Option<i64>,
-    /// `gen_ai.usage.cache_creation.input_tokens` (`cache_write` in the latest conventions)
+    /// `gen_ai.usage.cache_creation.input_tokens`
     pub cache_creation_input_tokens: Option<i64>,
     /// `gen_ai.usage.reasoning.output_tokens`
     pub reasoning_output_tokens: Option<i64>,

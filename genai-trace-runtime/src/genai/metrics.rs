@@ -10,7 +10,6 @@ use crate::genai::semconv::{self as sc, metric};
 /// One finished GenAI operation, as the metrics see it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FinishedOperation<'a> {
-    pub operation: &'a str,
     pub seconds: f64,
     pub error_type: Option<&'a str>,
     pub input_tokens: Option<i64>,
@@ -23,7 +22,6 @@ pub(crate) struct FinishedOperation<'a> {
 #[derive(Debug)]
 pub(crate) struct GenAiInstruments {
     pub duration: Histogram<f64>,
-    pub inference_duration_latest: Histogram<f64>,
     pub tokens: Histogram<u64>,
     pub time_to_first_chunk: Histogram<f64>,
     pub time_per_output_chunk: Histogram<f64>,
@@ -42,7 +40,6 @@ impl GenAiInstruments {
         };
         Self {
             duration: seconds(metric::OPERATION_DURATION, "GenAI operation duration"),
-            inference_duration_latest: seconds(metric::INFERENCE_DURATION_LATEST, "GenAI inference duration"),
             tokens: meter
                 .u64_histogram(metric::TOKEN_USAGE)
                 .with_unit(metric::UNIT_TOKEN)
@@ -67,7 +64,7 @@ impl GenAiInstruments {
 
     /// Records one finished operation: its duration (with `error.type` when it
     /// failed) and its input/output token counts.
-    pub(crate) fn record_operation(&self, latest: bool, op: &FinishedOperation<'_>, attrs: &mut MetricAttributes) {
+    pub(crate) fn record_operation(&self, op: &FinishedOperation<'_>, attrs: &mut MetricAttributes) {
         let base = attrs.len();
         for (kind, n) in [
             (sc::token_type::INPUT, op.input_tokens),
@@ -91,11 +88,7 @@ impl GenAiInstruments {
         if let Some(e) = op.error_type {
             attrs.push(KeyValue::new(sc::ERROR_TYPE, e.to_owned()));
         }
-        if latest && sc::operation::is_inference(op.operation) {
-            self.inference_duration_latest.record(op.seconds, attrs);
-        } else {
-            self.duration.record(op.seconds, attrs);
-        }
+        self.duration.record(op.seconds, attrs);
         attrs.truncate(base);
     }
 }

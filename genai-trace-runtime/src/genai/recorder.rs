@@ -241,16 +241,14 @@ impl Recorder<'_> {
     }
     /// The `gen_ai.usage.*` counts that are set; also feeds `gen_ai.client.token.usage`.
     pub fn usage(&mut self, u: Usage) {
-        let cache_creation = if self.policy.semconv_latest {
-            sc::GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
-        } else {
-            sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
-        };
         for (key, v) in [
             (sc::GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens),
             (sc::GEN_AI_USAGE_OUTPUT_TOKENS, u.output_tokens),
             (sc::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read_input_tokens),
-            (cache_creation, u.cache_creation_input_tokens),
+            (
+                sc::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                u.cache_creation_input_tokens,
+            ),
             (sc::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, u.reasoning_output_tokens),
         ] {
             if let Some(v) = v {

@@ -52,8 +52,6 @@ pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
 pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
 /// `gen_ai.usage.cache_creation.input_tokens`
 pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
-/// `gen_ai.usage.cache_write.input_tokens`
-pub const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
 /// `gen_ai.usage.reasoning.output_tokens`
 pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
 /// `gen_ai.input.messages`
@@ -150,7 +148,6 @@ pub const ATTRIBUTES: &[&str] = &[
     GEN_AI_USAGE_OUTPUT_TOKENS,
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
     GEN_AI_INPUT_MESSAGES,
     GEN_AI_OUTPUT_MESSAGES,
@@ -216,9 +213,6 @@ pub mod metric {
     pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
     /// `gen_ai.client.operation.time_per_output_chunk` (histogram, `s`)
     pub const TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
-    /// `gen_ai.client.inference.duration`: the duration metric of inference
-    /// operations under `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`.
-    pub const INFERENCE_DURATION_LATEST: &str = "gen_ai.client.inference.duration";
     /// `genai_trace.client.cost` (counter, USD): the summed `genai_trace.usage.cost`.
     pub const COST: &str = "genai_trace.client.cost";
     /// Unit of the cost counter (an annotation: currency is not a UCUM unit).
@@ -282,11 +276,6 @@ pub mod operation {
         INVOKE_AGENT,
         INVOKE_WORKFLOW,
     ];
-    /// Operations that call a model (inference): their duration metric is renamed
-    /// in the latest conventions.
-    pub fn is_inference(op: &str) -> bool {
-        matches!(op, CHAT | TEXT_COMPLETION | GENERATE_CONTENT | EMBEDDINGS)
-    }
 }
 
 #[cfg(test)]
@@ -320,7 +309,6 @@ mod tests {
             "gen_ai.usage.output_tokens",
             "gen_ai.usage.cache_read.input_tokens",
             "gen_ai.usage.cache_creation.input_tokens",
-            "gen_ai.usage.cache_write.input_tokens",
             "gen_ai.usage.reasoning.output_tokens",
             "gen_ai.input.messages",
             "gen_ai.output.messages",

@@ -106,20 +106,20 @@ impl Active {
         false
     }
 
-    /// Records a stream's time to first chunk and mean time per output chunk.
+    /// Records a stream's time to first chunk.
     #[cfg(feature = "metrics")]
-    pub(crate) fn record_stream_metrics(
-        &self,
-        ttfc: Option<f64>,
-        per_chunk: Option<f64>,
-        attrs: &[opentelemetry::KeyValue],
-    ) {
+    pub(crate) fn record_time_to_first_chunk(&self, seconds: f64, attrs: &[opentelemetry::KeyValue]) {
         if let Some(i) = &self.instruments {
-            if let Some(t) = ttfc {
-                i.time_to_first_chunk.record(t, attrs);
-            }
-            if let Some(t) = per_chunk {
-                i.time_per_output_chunk.record(t, attrs);
+            i.time_to_first_chunk.record(seconds, attrs);
+        }
+    }
+
+    /// Records the time between consecutive chunks of a stream, one value each.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn record_chunk_gaps(&self, gaps: &[f64], attrs: &[opentelemetry::KeyValue]) {
+        if let Some(i) = &self.instruments {
+            for &g in gaps {
+                i.time_per_output_chunk.record(g, attrs);
             }
         }
     }
@@ -132,7 +132,7 @@ impl Active {
         attrs: &mut MetricAttributes,
     ) {
         if let Some(i) = &self.instruments {
-            i.record_operation(self.content.semconv_latest, op, attrs);
+            i.record_operation(op, attrs);
         }
     }
 }
@@ -212,8 +212,13 @@ pub fn prometheus_exposition() -> Option<String> {
     })
 }
 
-/// `true` when `OTEL_SEMCONV_STABILITY_OPT_IN` contains `gen_ai_latest_experimental`:
-/// emit the newest GenAI conventions instead of the v1.41.0 baseline.
+/// `true` when `OTEL_SEMCONV_STABILITY_OPT_IN` contains `gen_ai_latest_experimental`.
+///
+/// The switch is how an instrumentation that emits an older GenAI version by
+/// default lets users opt into the latest one. genai-trace already emits the
+/// latest released GenAI conventions (v1.41.0) by default, so, as the
+/// conventions' transition text has it for such an instrumentation, the switch
+/// changes nothing it emits; it is accepted, and reported here.
 pub fn semconv_latest_experimental() -> bool {
     active().is_some_and(|a| a.content.semconv_latest)
 }

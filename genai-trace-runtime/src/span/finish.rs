@@ -74,9 +74,8 @@ fn finish_call(
 ) {
     let cost = active.prices.as_ref().and_then(|table| cost(table, d));
     #[cfg(feature = "metrics")]
-    if let Some(operation) = site.and_then(|s| s.operation) {
+    if site.and_then(|s| s.operation).is_some() {
         let op = crate::genai::metrics::FinishedOperation {
-            operation,
             seconds: elapsed(started, ended).as_secs_f64(),
             error_type: d.error_type.as_deref(),
             input_tokens: d.buf.usage.input_tokens,

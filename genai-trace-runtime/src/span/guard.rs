@@ -272,8 +272,31 @@ impl SpanGuard {
         })
     }
 
-    /// A stream ended: time to first chunk (span attribute and metric), chunk
-    /// count, and the mean time per output chunk (metric).
+    /// `true` when this call's stream chunks are timed for
+    /// `gen_ai.client.operation.time_per_output_chunk`: a GenAI operation, with
+    /// metrics installed.
+    pub(crate) fn times_chunks(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        return self
+            .state
+            .as_deref()
+            .is_some_and(|s| s.site.and_then(|s| s.operation).is_some() && s.active.instruments_enabled());
+        #[cfg(not(feature = "metrics"))]
+        false
+    }
+
+    /// Records the times between chunks, one `time_per_output_chunk` value each.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables, clippy::unused_self))]
+    pub(crate) fn record_chunk_gaps(&self, gaps: &[f64]) {
+        #[cfg(feature = "metrics")]
+        if let Some(state) = self.state.as_deref() {
+            let d = state.lock();
+            state.active.record_chunk_gaps(gaps, &d.metric_attrs);
+        }
+    }
+
+    /// A stream ended: time to first chunk (span attribute and metric) and
+    /// chunk count.
     pub(crate) fn stream_finished(&mut self, summary: &StreamSummary) {
         let Some(state) = self.state.as_deref() else { return };
         let ttfc = summary.first.map(|first| elapsed(state.started, first).as_secs_f64());
@@ -282,17 +305,11 @@ impl SpanGuard {
             state.set_attribute(KeyValue::new(sc::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t));
         }
         #[cfg(feature = "metrics")]
-        if state.site.and_then(|s| s.operation).is_some() {
-            // Mean gap between chunks after the first: one recording per stream
-            // keeps the per-chunk cost to a counter and a timestamp.
-            let per_chunk = match (summary.first, summary.last) {
-                (Some(f), Some(l)) if summary.chunks > 1 => {
-                    Some(elapsed(f, l).as_secs_f64() / (summary.chunks - 1) as f64)
-                }
-                _ => None,
-            };
+        if let Some(t) = ttfc
+            && state.site.and_then(|s| s.operation).is_some()
+        {
             let d = state.lock();
-            state.active.record_stream_metrics(ttfc, per_chunk, &d.metric_attrs);
+            state.active.record_time_to_first_chunk(t, &d.metric_attrs);
         }
     }
 
@@ -342,6 +359,4 @@ impl Drop for SpanGuard {
 pub(crate) struct StreamSummary {
     pub(crate) chunks: u64,
     pub(crate) first: Option<SystemTime>,
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(crate) last: Option<SystemTime>,
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures_core::Stream;
 
@@ -151,6 +151,33 @@ struct StreamState {
     first: Option<SystemTime>,
     capture: bool,
     max_bytes: usize,
+    /// Chunk timing for `gen_ai.client.operation.time_per_output_chunk`, when
+    /// the call records GenAI metrics.
+    gaps: Option<ChunkGaps>,
+}
+
+/// The time between consecutive chunks, one value per chunk after the first,
+/// recorded to the histogram when the stream ends (or every
+/// [`ChunkGaps::PENDING`] gaps, so a long stream holds bounded memory).
+struct ChunkGaps {
+    previous: Option<Instant>,
+    pending: Vec<f64>,
+}
+
+impl ChunkGaps {
+    const PENDING: usize = 1024;
+
+    #[inline]
+    fn on_chunk(&mut self, guard: &SpanGuard) {
+        let now = Instant::now();
+        if let Some(previous) = self.previous.replace(now) {
+            self.pending.push(now.duration_since(previous).as_secs_f64());
+            if self.pending.len() >= Self::PENDING {
+                guard.record_chunk_gaps(&self.pending);
+                self.pending.clear();
+            }
+        }
+    }
 }
 
 impl StreamState {
@@ -160,21 +187,26 @@ impl StreamState {
         }
         let (capture, max_bytes) = guard.content_limits();
         Some(Box::new(Self {
-            guard,
             acc: Accumulated::default(),
             chunks: 0,
             first: None,
             capture,
             max_bytes,
+            gaps: guard.times_chunks().then(|| ChunkGaps {
+                previous: None,
+                pending: Vec::new(),
+            }),
+            guard,
         }))
     }
 
     #[inline]
     fn on_item<T>(&mut self, item: &T, record: ChunkFn<T>) -> bool {
-        // Only the first chunk reads the clock: the end of the stream stands in
-        // for the last chunk's time (see `finish`).
         if self.first.is_none() {
             self.first = Some(SystemTime::now());
+        }
+        if let Some(gaps) = &mut self.gaps {
+            gaps.on_chunk(&self.guard);
         }
         self.chunks += 1;
         let mut recorder = ChunkRecorder {
@@ -195,12 +227,14 @@ impl StreamState {
         let summary = StreamSummary {
             chunks: self.chunks,
             first: self.first,
-            // An exhausted stream ends right after its last chunk; a dropped or
-            // failed one may end much later, so it gives no per-chunk time.
-            last: (normal && acc.error.is_none()).then(SystemTime::now),
         };
-        let Self { mut guard, .. } = *self;
+        let Self { mut guard, gaps, .. } = *self;
         guard.stream_finished(&summary);
+        if let Some(gaps) = gaps
+            && !gaps.pending.is_empty()
+        {
+            guard.record_chunk_gaps(&gaps.pending);
+        }
         let mut finish_reasons = acc.finish_reasons;
         if abnormal && finish_reasons.is_empty() {
             finish_reasons.push(sc::FINISH_REASON_ERROR.to_owned());
