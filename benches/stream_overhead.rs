@@ -68,6 +68,22 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(traced, drain, BatchSize::SmallInput);
     });
     drop(guard);
+    // With GenAI metrics on: each chunk after the first is one
+    // `time_per_output_chunk` recording (a clock read per chunk, the
+    // histogram records at the stream's end).
+    let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+        .build();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .with_exporter("discard", Discard)
+        .meter_provider(meters)
+        .install()
+        .expect("install");
+    g.bench_function("genai_span/recording_with_metrics", |b| {
+        b.iter_batched(traced, drain, BatchSize::SmallInput);
+    });
+    drop(guard);
     g.finish();
 }
 

@@ -43,6 +43,9 @@ pub(crate) struct Active {
     pub(crate) content: ContentPolicy,
     /// The price table: calls with token usage get a cost.
     pub(crate) prices: Option<PriceTable>,
+    /// `gen_ai.provider.name` of GenAI calls that name none and have no
+    /// enclosing GenAI call that does.
+    pub(crate) default_provider: Option<opentelemetry::Value>,
     #[cfg(feature = "metrics")]
     pub(crate) instruments: Option<crate::genai::metrics::GenAiInstruments>,
     /// Each exporter's name and counters, for the health snapshot.

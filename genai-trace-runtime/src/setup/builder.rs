@@ -235,6 +235,7 @@ pub struct TelemetryBuilder {
     pub(crate) max_held_traces: Option<usize>,
     pub(crate) max_spans_per_held_trace: Option<usize>,
     pub(crate) prices: Option<PriceTable>,
+    pub(crate) default_provider: Option<String>,
     pub(crate) self_metrics: Option<bool>,
     #[cfg(feature = "prometheus")]
     pub(crate) prometheus: Option<PrometheusExporter>,
@@ -270,6 +271,7 @@ impl Default for TelemetryBuilder {
             max_held_traces: None,
             max_spans_per_held_trace: None,
             prices: None,
+            default_provider: None,
             self_metrics: None,
             #[cfg(feature = "prometheus")]
             prometheus: None,
@@ -514,6 +516,21 @@ impl TelemetryBuilder {
         self.prices = Some(table);
         self
     }
+
+    /// The `gen_ai.provider.name` of GenAI calls that name no provider and are
+    /// not inside a GenAI call that does (the conventions require one on every
+    /// GenAI span and metric). Also `GENAI_TRACE_DEFAULT_PROVIDER`. Unset: such
+    /// calls carry no provider.
+    ///
+    /// ```
+    /// let guard = genai_trace_runtime::Telemetry::builder().default_provider("openai").install();
+    /// # drop(guard);
+    /// ```
+    pub fn default_provider(mut self, provider: impl Into<String>) -> Self {
+        self.default_provider = Some(provider.into());
+        self
+    }
+
     /// The pipeline's own metrics (`otel.sdk.span.started`, `otel.sdk.exporter.span.exported`
     /// and the other `otel.sdk.*` of the conventions; `GENAI_TRACE_SELF_METRICS`, on
     /// whenever metrics are). Read from the counters [`health`](crate::health)

@@ -76,6 +76,7 @@ pub(crate) struct EnvSettings {
     pub max_spans_per_held_trace: Option<usize>,
     pub prices_path: Option<String>,
     pub self_metrics: Option<bool>,
+    pub default_provider: Option<String>,
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub prometheus_host: Option<String>,
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
@@ -141,6 +142,7 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         max_spans_per_held_trace: r.positive("GENAI_TRACE_MAX_SPANS_PER_HELD_TRACE", "128", MAX_HELD),
         prices_path: r.string("GENAI_TRACE_PRICES"),
         self_metrics: r.bool("GENAI_TRACE_SELF_METRICS"),
+        default_provider: r.string("GENAI_TRACE_DEFAULT_PROVIDER"),
         prometheus_host: r.string("OTEL_EXPORTER_PROMETHEUS_HOST"),
         prometheus_port: r.port("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"),
         warnings: Vec::new(),

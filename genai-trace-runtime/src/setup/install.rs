@@ -52,6 +52,31 @@ fn exporters_from_env(env: &EnvSettings) -> Vec<ExporterSpec> {
     out
 }
 
+/// The SDK's tracer provider over genai-trace's processors (for the spans the
+/// SDK's tracer makes: other instrumentations, `tracing-opentelemetry`).
+fn sdk_tracer_provider(
+    resource: &opentelemetry_sdk::Resource,
+    sampler_cfg: crate::setup::sampler::SamplerConfig,
+    processors: Vec<BatchProcessor>,
+    started: &Arc<AtomicU64>,
+) -> SdkTracerProvider {
+    let b = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(sampler(sampler_cfg));
+    processors
+        .into_iter()
+        .enumerate()
+        .fold(b, |b, (i, p)| {
+            // The first processor counts the SDK's spans as they start.
+            b.with_span_processor(if i == 0 {
+                p.counting_starts(Arc::clone(started))
+            } else {
+                p
+            })
+        })
+        .build()
+}
+
 /// The installed provider and W3C trace context + baggage become OpenTelemetry's globals.
 fn set_globals(tracer_provider: &SdkTracerProvider) {
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
@@ -207,23 +232,10 @@ impl TelemetryBuilder {
             started: Arc::clone(&started),
             held,
         });
-        let tracer_provider = self.tracer_provider.clone().unwrap_or_else(|| {
-            let b = SdkTracerProvider::builder()
-                .with_resource(resource.clone())
-                .with_sampler(sampler(sampler_cfg));
-            processors
-                .into_iter()
-                .enumerate()
-                .fold(b, |b, (i, p)| {
-                    // The first processor counts the SDK's spans as they start.
-                    b.with_span_processor(if i == 0 {
-                        p.counting_starts(Arc::clone(&started))
-                    } else {
-                        p
-                    })
-                })
-                .build()
-        });
+        let tracer_provider = self
+            .tracer_provider
+            .clone()
+            .unwrap_or_else(|| sdk_tracer_provider(&resource, sampler_cfg, processors, &started));
         #[cfg_attr(
             not(any(feature = "metrics", feature = "logs", feature = "otlp-grpc")),
             allow(unused_variables)
@@ -254,6 +266,7 @@ impl TelemetryBuilder {
                 spans: own_spans,
                 content: resolve::content_policy(self, env),
                 prices: resolve::prices(self, env, warnings),
+                default_provider: resolve::default_provider(self, env),
                 #[cfg(feature = "metrics")]
                 instruments,
                 exporters: counters,

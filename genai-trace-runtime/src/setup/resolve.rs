@@ -157,6 +157,14 @@ pub(crate) fn content_policy(b: &TelemetryBuilder, env: &EnvSettings) -> Content
     }
 }
 
+/// The provider of GenAI calls that name none and have no enclosing one that does.
+pub(crate) fn default_provider(b: &TelemetryBuilder, env: &EnvSettings) -> Option<opentelemetry::Value> {
+    b.default_provider
+        .clone()
+        .or_else(|| env.default_provider.clone())
+        .map(opentelemetry::Value::from)
+}
+
 /// The longest a shutdown waits.
 pub(crate) fn shutdown_timeout(b: &TelemetryBuilder) -> Duration {
     b.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT)

@@ -71,6 +71,9 @@ pub(super) struct CallState {
     pub(super) cx: Option<Context>,
     pub(super) recording: Recording,
     pub(super) span_id: SpanId,
+    /// `gen_ai.provider.name` of a GenAI call: its own, else inherited (see
+    /// `SpanGuard::start`); read by the GenAI calls it encloses.
+    pub(super) provider: Option<opentelemetry::Value>,
     pub(super) data: Mutex<CallData>,
 }
 
@@ -129,6 +132,7 @@ impl CallState {
                     cx: None,
                     recording: Recording::No,
                     span_id: SpanId::INVALID,
+                    provider: None,
                     data: Mutex::new(CallData::default()),
                 }),
             }
@@ -149,6 +153,9 @@ impl CallState {
         s.cx = None;
         s.recording = Recording::No;
         s.site = None;
+        if s.provider.is_some() {
+            s.provider = None;
+        }
         let d = s.data.get_mut().unwrap_or_else(PoisonError::into_inner);
         d.buf.kvs.clear();
         d.buf.event.clear();

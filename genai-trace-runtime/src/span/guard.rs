@@ -77,7 +77,9 @@ impl SpanGuard {
             return Self::NONE;
         }
         let call = CallState::start(Some(site), |s| {
-            let CallState { active, data, .. } = s;
+            let CallState {
+                active, data, provider, ..
+            } = s;
             let d = data.get_mut().unwrap_or_else(PoisonError::into_inner);
             if let Some(op) = site.operation {
                 d.buf
@@ -104,6 +106,9 @@ impl SpanGuard {
             }
             if dropped > 0 {
                 kvs.push(KeyValue::new(sc::GENAI_TRACE_DROPPED_ATTRIBUTES, i64::from(dropped)));
+            }
+            if site.operation.is_some() {
+                *provider = provider_of(kvs, active);
             }
             let name: Cow<'static, str> = match site.suffix {
                 NameSuffix::Attribute(key) => match find_attribute(kvs, key) {
@@ -359,4 +364,24 @@ impl Drop for SpanGuard {
 pub(crate) struct StreamSummary {
     pub(crate) chunks: u64,
     pub(crate) first: Option<SystemTime>,
+}
+
+/// A GenAI call's `gen_ai.provider.name` (Required by the conventions on every
+/// GenAI span and metric): its own (the `provider` option, a request type's
+/// recorder); else the enclosing GenAI call's, on this thread (a tool or a
+/// model call inside an agent); else the installation's default
+/// (`GENAI_TRACE_DEFAULT_PROVIDER`). An inherited or default provider is added
+/// to `kvs`. `None` when none is known: never a made-up value.
+fn provider_of(
+    kvs: &mut crate::base::span_data::SpanAttributes,
+    active: &crate::pipeline::state::Active,
+) -> Option<opentelemetry::Value> {
+    if let Some(own) = find_attribute(kvs, sc::GEN_AI_PROVIDER_NAME) {
+        return Some(own.clone());
+    }
+    let inherited = crate::span::current::current_call()
+        .and_then(|enclosing| enclosing.provider.clone())
+        .or_else(|| active.default_provider.clone())?;
+    kvs.push(KeyValue::new(sc::GEN_AI_PROVIDER_NAME, inherited.clone()));
+    Some(inherited)
 }
