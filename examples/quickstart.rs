@@ -12,7 +12,8 @@
 use std::time::Duration;
 
 use genai_trace::{
-    ChunkRecorder, Document, Message, RecordChunk, RecordResponse, Recorder, Session, Telemetry, Usage, genai_span,
+    ChunkRecorder, Document, Message, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry, Usage,
+    genai_span,
 };
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -28,25 +29,60 @@ impl std::fmt::Display for ToolError {
 
 impl std::error::Error for ToolError {}
 
+/// A model client: where it sends requests is `server.address` / `server.port`.
 struct Model {
     name: &'static str,
+    host: &'static str,
+    port: u16,
+}
+
+/// What a chat API is sent. Implementing `RecordRequest` records its parameters
+/// (and, with content capture on, its system instructions) on the span.
+struct ChatRequest<'a> {
+    model: &'a Model,
+    system: &'static str,
+    temperature: f64,
+    top_p: f64,
+    max_tokens: i64,
+    seed: i64,
+    stop: &'static [&'static str],
+}
+
+impl RecordRequest for ChatRequest<'_> {
+    fn record_request(&self, r: &mut Recorder<'_>) {
+        r.server_address(self.model.host);
+        r.server_port(self.model.port);
+        r.temperature(self.temperature);
+        r.top_p(self.top_p);
+        r.max_tokens(self.max_tokens);
+        r.seed(self.seed);
+        r.stop_sequences(self.stop);
+        r.output_type("text");
+        r.system_instructions(self.system);
+    }
 }
 
 /// What a chat API returns. Implementing `RecordResponse` is all it takes for
 /// usage, finish reasons and (with content capture on) the output to be recorded.
 struct Completion {
+    id: String,
     text: String,
     input_tokens: i64,
+    cached_tokens: i64,
     output_tokens: i64,
+    reasoning_tokens: i64,
 }
 
 impl RecordResponse for Completion {
     fn record_response(&self, r: &mut Recorder<'_>) {
+        r.response_id(&self.id);
         r.response_model("gpt-4o-2024-08-06");
         r.finish_reasons(&["stop"]);
         r.usage(Usage {
             input_tokens: Some(self.input_tokens),
             output_tokens: Some(self.output_tokens),
+            cache_read_input_tokens: Some(self.cached_tokens),
+            reasoning_output_tokens: Some(self.reasoning_tokens),
             ..Usage::default()
         });
         r.output_messages(&[Message::assistant(&self.text).finish_reason("stop")]);
@@ -55,17 +91,54 @@ impl RecordResponse for Completion {
 
 impl Model {
     /// A fake chat completion: sleeps like a network call would.
-    #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"],
-                 attrs(gen_ai.request.temperature = 0.2, gen_ai.request.max_tokens = 512))]
-    fn complete(&self, prompt: &str) -> Completion {
+    #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"])]
+    fn complete(&self, request: &ChatRequest<'_>, prompt: &str) -> Completion {
         std::thread::sleep(Duration::from_millis(40));
+        let _ = request;
         let text = format!("plan for: {}", prompt.len());
         Completion {
+            id: "chatcmpl-demo-1".into(),
             input_tokens: prompt.len() as i64 / 4 + 12,
+            cached_tokens: 8,
             output_tokens: text.len() as i64 / 4 + 1,
+            reasoning_tokens: 2,
             text,
         }
     }
+}
+
+/// An embeddings request: the model, the encoding and where it goes.
+struct EmbeddingsRequest<'a> {
+    model: &'a Model,
+    dimensions: i64,
+}
+
+impl RecordRequest for EmbeddingsRequest<'_> {
+    fn record_request(&self, r: &mut Recorder<'_>) {
+        r.server_address(self.model.host);
+        r.server_port(self.model.port);
+        r.encoding_formats(&["float"]);
+    }
+}
+
+struct Embedding(Vec<f32>);
+
+impl RecordResponse for Embedding {
+    fn record_response(&self, r: &mut Recorder<'_>) {
+        r.embeddings_dimension_count(self.0.len() as i64);
+        r.usage(Usage {
+            input_tokens: Some(6),
+            ..Usage::default()
+        });
+    }
+}
+
+/// A fake embeddings call (the query vector for retrieval).
+#[genai_span(kind = "embeddings", provider = "openai", model = "text-embedding-3-small", sensitive = ["text"])]
+fn embed(request: &EmbeddingsRequest<'_>, text: &str) -> Embedding {
+    std::thread::sleep(Duration::from_millis(6));
+    let _ = text;
+    Embedding(vec![0.1; request.dimensions as usize])
 }
 
 /// One streamed token of the fake model; the last one carries the finish
@@ -128,8 +201,10 @@ impl RecordResponse for Hits {
     }
 }
 
-#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = "call_1"))]
-fn get_weather(city: &str) -> Result<String, ToolError> {
+/// A tool the model asked for; `call_id` is the id of the model's tool call.
+#[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = call_id,
+             gen_ai.tool.type = "function", gen_ai.tool.description = "Current weather in a city"))]
+fn get_weather(call_id: &str, city: &str) -> Result<String, ToolError> {
     std::thread::sleep(Duration::from_millis(5));
     tracing::info!(city, "calling the weather service");
     if city.is_empty() {
@@ -140,9 +215,9 @@ fn get_weather(city: &str) -> Result<String, ToolError> {
 
 #[genai_span(kind = "retrieval", attrs(gen_ai.data_source.id = "travel-guides", gen_ai.request.top_k = 3.0),
              sensitive = ["query"])]
-fn retrieve(query: &str) -> Hits {
+fn retrieve(query: &str, vector: &Embedding) -> Hits {
     std::thread::sleep(Duration::from_millis(12));
-    let _ = query;
+    let _ = (query, vector);
     Hits(vec!["lisbon.md", "porto.md", "faro.md"])
 }
 
@@ -151,13 +226,27 @@ fn rerank(docs: Hits) -> Vec<&'static str> {
     docs.0.into_iter().take(2).collect()
 }
 
-#[genai_span(kind = "invoke_agent", attrs(gen_ai.agent.name = "trip-planner"))]
+/// The agent: its provider is that of the model it runs on, and the tool,
+/// retrieval and embeddings calls inside it are recorded with it too.
+#[genai_span(kind = "invoke_agent", provider = "openai",
+             attrs(gen_ai.agent.name = "trip-planner", gen_ai.agent.id = "agent-trip-1", gen_ai.agent.version = "1.2"))]
 fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
-    let plan = model.complete(request).text;
-    let weather = get_weather("Lisbon")?;
+    let chat = ChatRequest {
+        model,
+        system: "You plan short trips.",
+        temperature: 0.2,
+        top_p: 0.9,
+        max_tokens: 512,
+        seed: 42,
+        stop: &["END"],
+    };
+    let plan = model.complete(&chat, request).text;
+    let weather = get_weather("call_weather_1", "Lisbon")?;
     // A failing tool call is recorded as an error span; the agent recovers.
-    let _ = get_weather("");
-    let docs = rerank(retrieve("things to do in Lisbon"));
+    let _ = get_weather("call_weather_2", "");
+    let query = "things to do in Lisbon";
+    let vector = embed(&EmbeddingsRequest { model, dimensions: 8 }, query);
+    let docs = rerank(retrieve(query, &vector));
     let answer: String = model
         .stream(&format!("{plan}; {weather}; {docs:?}"))
         .map(|t| t.text)
@@ -179,8 +268,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(genai_trace::logging::otlp_logs_layer())
         .init();
 
-    let session = Session::builder().session_id("demo-session-1").user_id("ada").start();
-    let model = Model { name: "gpt-4o" };
+    // A fresh session id per run: each run is its own conversation.
+    let session_id = format!(
+        "demo-{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+    );
+    let session = Session::builder().session_id(session_id).user_id("ada").start();
+    let model = Model {
+        name: "gpt-4o",
+        host: "api.openai.com",
+        port: 443,
+    };
     let answer = session.in_scope(|| plan_trip(&model, "three days in Lisbon"))?;
     println!("{answer}");
     drop(session);

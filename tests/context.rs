@@ -74,6 +74,30 @@ async fn session_attributes_on_every_descendant_including_spawned_tasks() {
     assert_eq!(under_agent, 3, "chat, the spawned chat and the blocking tool");
 }
 
+#[genai_span(name = "plain.step")]
+fn plain_step() {}
+
+#[tokio::test]
+async fn genai_spans_in_a_session_without_a_conversation_id_take_the_session_id() {
+    let t = TestTelemetry::install();
+    let session = Session::builder().session_id("s-9").start();
+    session
+        .run(async {
+            chat("hi").await;
+            plain_step();
+        })
+        .await;
+    session.end();
+    let chat = t.span("chat m");
+    assert_eq!(text(&chat, "gen_ai.conversation.id").as_deref(), Some("s-9"));
+    // Only GenAI spans: the session's own span and plain spans keep session.id.
+    for name in ["session", "plain.step"] {
+        let s = t.span(name);
+        assert_eq!(text(&s, "session.id").as_deref(), Some("s-9"), "{name}");
+        assert_eq!(text(&s, "gen_ai.conversation.id"), None, "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sessions_never_mix() {
     let t = TestTelemetry::install();

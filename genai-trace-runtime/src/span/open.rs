@@ -189,7 +189,8 @@ fn open_sdk_span(
 pub const SESSION_BAGGAGE_KEYS: [&str; 3] = [sc::SESSION_ID, sc::USER_ID, sc::GEN_AI_CONVERSATION_ID];
 
 /// Copies the session's baggage (`session.id`, `user.id`, `gen_ai.conversation.id`)
-/// onto a span's attributes, unless the span sets them itself.
+/// onto a span's attributes, unless the span sets them itself; a GenAI span
+/// inside a session without a conversation id takes the session id as one.
 fn session_attributes(parent: &Context, attrs: &mut SpanAttributes) {
     use opentelemetry::baggage::BaggageExt;
     let baggage = parent.baggage();
@@ -202,5 +203,17 @@ fn session_attributes(parent: &Context, attrs: &mut SpanAttributes) {
         {
             attrs.push(KeyValue::new(Key::from_static_str(key), v.as_str().to_owned()));
         }
+    }
+    // A session is the conversation its GenAI calls belong to: without an
+    // explicit conversation id, GenAI spans carry the session's id as
+    // `gen_ai.conversation.id` (the operation name is their first attribute).
+    let genai = attrs
+        .first()
+        .is_some_and(|kv| kv.key.as_str() == sc::GEN_AI_OPERATION_NAME);
+    if genai
+        && let Some(session) = baggage.get(sc::SESSION_ID)
+        && !attrs.iter().any(|kv| kv.key.as_str() == sc::GEN_AI_CONVERSATION_ID)
+    {
+        attrs.push(KeyValue::new(sc::GEN_AI_CONVERSATION_ID, session.as_str().to_owned()));
     }
 }
