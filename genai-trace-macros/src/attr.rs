@@ -26,6 +26,7 @@ pub(crate) struct ArgName {
 pub(crate) struct Args {
     pub kind: Option<LitStr>,
     pub name: Option<LitStr>,
+    pub span_kind: Option<LitStr>,
     pub provider: Option<Expr>,
     pub model: Option<Expr>,
     pub attrs: Vec<AttrEntry>,
@@ -34,7 +35,7 @@ pub(crate) struct Args {
     pub krate: Option<Path>,
 }
 
-const OPTIONS: &str = "kind, name, provider, model, attrs, sensitive, skip, crate";
+const OPTIONS: &str = "kind, name, span_kind, provider, model, attrs, sensitive, skip, crate";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -60,13 +61,14 @@ impl Parse for Args {
                     parenthesized!(content in input);
                     args.attrs = parse_attr_entries(&content)?;
                 }
-                "kind" | "name" | "provider" | "model" | "sensitive" | "skip" | "crate" => {
+                "kind" | "name" | "span_kind" | "provider" | "model" | "sensitive" | "skip" | "crate" => {
                     let _: Token![=] = input
                         .parse()
                         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{name}`")))?;
                     match name.as_str() {
                         "kind" => args.kind = Some(string_literal(input, "kind", "\"chat\"")?),
                         "name" => args.name = Some(string_literal(input, "name", "\"my span\"")?),
+                        "span_kind" => args.span_kind = Some(string_literal(input, "span_kind", "\"client\"")?),
                         "provider" => args.provider = Some(input.parse()?),
                         "model" => args.model = Some(input.parse()?),
                         "sensitive" => args.sensitive = name_list(input, "sensitive")?,

@@ -202,10 +202,14 @@ fn start_span(
         }
         None => quote!(::core::option::Option::None),
     };
-    let span_kind = if op.is_some_and(|o| o.client) {
-        quote!(Client)
-    } else {
-        quote!(Internal)
+    let span_kind = match args.span_kind.as_ref().map(syn::LitStr::value).as_deref() {
+        Some("client") => quote!(Client),
+        Some("server") => quote!(Server),
+        Some("producer") => quote!(Producer),
+        Some("consumer") => quote!(Consumer),
+        Some(_) => quote!(Internal),
+        None if op.is_some_and(|o| o.client) => quote!(Client),
+        None => quote!(Internal),
     };
     let suffix = match op {
         Some(o) if args.name.is_none() && literal_suffix.is_none() => {

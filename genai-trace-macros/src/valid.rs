@@ -5,6 +5,9 @@ use syn::{FnArg, Pat};
 use crate::ast::Function;
 use crate::attr::Args;
 
+/// The values of `span_kind`: OpenTelemetry's span kinds.
+pub(crate) const SPAN_KINDS: [&str; 5] = ["client", "server", "internal", "producer", "consumer"];
+
 pub(crate) fn validate(args: &Args, func: &Function) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
@@ -26,6 +29,14 @@ pub(crate) fn validate(args: &Args, func: &Function) -> syn::Result<()> {
         && name.value().trim().is_empty()
     {
         push(syn::Error::new(name.span(), "`name` cannot be empty"));
+    }
+    if let Some(k) = &args.span_kind
+        && !SPAN_KINDS.contains(&k.value().as_str())
+    {
+        push(syn::Error::new(
+            k.span(),
+            format!("`span_kind` is one of {}", SPAN_KINDS.join(", ")),
+        ));
     }
     let params = parameter_names(func);
     for (option, names) in [("sensitive", &args.sensitive), ("skip", &args.skip)] {
