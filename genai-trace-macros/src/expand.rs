@@ -207,9 +207,9 @@ fn start_span(
         Some("server") => quote!(Server),
         Some("producer") => quote!(Producer),
         Some("consumer") => quote!(Consumer),
-        Some(_) => quote!(Internal),
         None if op.is_some_and(|o| o.client) => quote!(Client),
-        None => quote!(Internal),
+        // "internal" (validated), or no operation that defaults to CLIENT.
+        _ => quote!(Internal),
     };
     let suffix = match op {
         Some(o) if args.name.is_none() && literal_suffix.is_none() => {
