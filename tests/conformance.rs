@@ -573,13 +573,22 @@ fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool
         ),
         (
             "execute_tool get_weather",
-            vec![
-                "gen_ai.tool.name",
-                "gen_ai.tool.call.id",
-                "gen_ai.tool.type",
-                "gen_ai.tool.description",
-                "gen_ai.tool.call.arguments",
-            ],
+            [
+                &[
+                    "gen_ai.tool.name",
+                    "gen_ai.tool.call.id",
+                    "gen_ai.tool.type",
+                    "gen_ai.tool.description",
+                    "gen_ai.tool.call.arguments",
+                ][..],
+                // Its `Ok` value, with content capture on.
+                if fail {
+                    &[][..]
+                } else {
+                    &["gen_ai.tool.call.result"][..]
+                },
+            ]
+            .concat(),
             false,
         ),
         (

@@ -110,6 +110,22 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     let shape = Shape::of(&func.sig);
     let start = start_span(args, &func, kind.as_deref(), op, &shape, &n);
     let (private, guard, ret) = (&n.private, &n.guard, &n.ret);
+    // An `execute_tool` function's return value is its `gen_ai.tool.call.result`
+    // (content: converted only when captured).
+    let tool_result = if op.is_some_and(|o| o.name == "execute_tool") && !matches!(shape, Shape::Stream { .. }) {
+        quote! {
+            if #guard.captures_content() {
+                #[allow(unused_imports)]
+                use #private::{
+                    ToolResultIgnored as _, ToolResultOfResult as _, ToolResultViaDebug as _, ToolResultViaTrait as _,
+                };
+                let __genai_result = (&&&&#private::ToolResultOf(#ret)).__genai_tool_result();
+                #private::record_tool_result(#guard, __genai_result);
+            }
+        }
+    } else {
+        quote!()
+    };
     let outcome = quote! {
         #[allow(unused_imports)]
         use #private::{
@@ -117,6 +133,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             ResponseIgnored as _, ResponseViaTrait as _,
         };
         (&&#private::ResponseOf(#ret)).__genai_response(#guard);
+        #tool_result
         (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
     };
 

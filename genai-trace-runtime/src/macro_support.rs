@@ -110,6 +110,59 @@ impl<T: ?Sized> ContentIgnored for ContentArg<'_, T> {
     }
 }
 
+// ---- return values: a tool's result ---------------------------------------------
+
+/// Wraps an `execute_tool` function's return value: its `Ok` value (or the plain
+/// value) is `gen_ai.tool.call.result` when content is captured.
+#[doc(hidden)]
+pub struct ToolResultOf<'a, T: ?Sized>(pub &'a T);
+
+#[doc(hidden)]
+pub trait ToolResultOfResult {
+    fn __genai_tool_result(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ToolResultViaTrait {
+    fn __genai_tool_result(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ToolResultViaDebug {
+    fn __genai_tool_result(&self) -> Option<Json>;
+}
+#[doc(hidden)]
+pub trait ToolResultIgnored {
+    fn __genai_tool_result(&self) -> Option<Json>;
+}
+impl<T: ToContent, E> ToolResultOfResult for &&&ToolResultOf<'_, Result<T, E>> {
+    fn __genai_tool_result(&self) -> Option<Json> {
+        // A failed tool has no result: its error is recorded as the span's error.
+        self.0.as_ref().ok().map(ToContent::to_content)
+    }
+}
+impl<T: ToContent + ?Sized> ToolResultViaTrait for &&ToolResultOf<'_, T> {
+    fn __genai_tool_result(&self) -> Option<Json> {
+        Some(self.0.to_content())
+    }
+}
+impl<T: fmt::Debug + ?Sized> ToolResultViaDebug for &ToolResultOf<'_, T> {
+    fn __genai_tool_result(&self) -> Option<Json> {
+        Some(Json::String(format!("{:?}", self.0)))
+    }
+}
+impl<T: ?Sized> ToolResultIgnored for ToolResultOf<'_, T> {
+    fn __genai_tool_result(&self) -> Option<Json> {
+        None
+    }
+}
+
+/// Records a tool's result (the caller checked that content is captured).
+#[doc(hidden)]
+pub fn record_tool_result(guard: &mut SpanGuard, result: Option<Json>) {
+    if let Some(result) = result {
+        guard.record_response(|r| r.tool_call_result(&result));
+    }
+}
+
 // ---- return values: errors -----------------------------------------------------
 
 /// Wraps a return value so the macro can dispatch on its type (autoref

@@ -270,6 +270,13 @@ impl SpanGuard {
         }
     }
 
+    /// `true` when this span is recorded and content is captured (the macro
+    /// converts a tool's result only then).
+    #[doc(hidden)]
+    pub fn captures_content(&self) -> bool {
+        self.content_limits().0
+    }
+
     /// Whether content is captured, and the content byte limit.
     pub(crate) fn content_limits(&self) -> (bool, usize) {
         self.state.as_deref().map_or((false, 0), |s| {
