@@ -177,6 +177,21 @@ fn check_span(span: &SpanData, facts: &Facts) -> Vec<String> {
     let group = &registry()["spans"][group];
     let failed = matches!(span.status, Status::Error { .. });
     check_levels(&mut problems, &what, group, &attrs, failed, facts);
+    // OpenAI's inference spans extend the generic ones with `openai.*`.
+    let openai = attrs
+        .iter()
+        .any(|kv| kv.key.as_str() == "gen_ai.provider.name" && kv.value.as_str() == "openai");
+    if openai && ["chat", "text_completion", "generate_content"].contains(&op.as_str()) {
+        let openai_group = &registry()["spans"]["span.openai.inference.client"];
+        check_levels(
+            &mut problems,
+            &format!("{what} (openai)"),
+            openai_group,
+            &attrs,
+            failed,
+            facts,
+        );
+    }
     let kind = format!("{:?}", span.span_kind).to_lowercase();
     if group["kind"] != kind.as_str() {
         problems.push(format!("{what}: kind {kind}, the conventions say {}", group["kind"]));
@@ -300,8 +315,11 @@ const INFERENCE_REQUEST: &[&str] = &[
     "gen_ai.output.type",
     "gen_ai.conversation.id",
     "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
     "gen_ai.input.messages",
 ];
+const OPENAI_REQUEST: &[&str] = &["openai.api.type", "openai.request.service_tier"];
+const OPENAI_RESPONSE: &[&str] = &["openai.response.service_tier", "openai.response.system_fingerprint"];
 const INFERENCE_RESPONSE: &[&str] = &[
     "gen_ai.response.id",
     "gen_ai.response.model",
@@ -314,10 +332,15 @@ const INFERENCE_RESPONSE: &[&str] = &[
     "gen_ai.output.messages",
 ];
 
-struct Request;
+/// A request; `Request(true)` goes to `OpenAI` and records its `openai.*` attributes.
+struct Request(bool);
 
 impl RecordRequest for Request {
     fn record_request(&self, r: &mut Recorder<'_>) {
+        if self.0 {
+            r.openai_api_type("chat_completions");
+            r.openai_request_service_tier("default");
+        }
         r.server_address("api.example.com");
         r.server_port(8443);
         r.temperature(0.2);
@@ -330,6 +353,9 @@ impl RecordRequest for Request {
         r.choice_count(2);
         r.output_type("text");
         r.system_instructions("Be brief.");
+        r.tool_definitions(&serde_json::json!([
+            {"type": "function", "name": "get_weather", "parameters": {"type": "object"}}
+        ]));
     }
 }
 
@@ -337,6 +363,8 @@ struct Response;
 
 impl RecordResponse for Response {
     fn record_response(&self, r: &mut Recorder<'_>) {
+        r.openai_response_service_tier("default");
+        r.openai_system_fingerprint("fp_1");
         r.response_id("resp-1");
         r.response_model("model-2026-01-01");
         r.finish_reasons(&["stop"]);
@@ -501,11 +529,11 @@ fn workflow(fail: bool) -> Result<(), ApiError> {
 fn call_every_operation(fail: bool) {
     let session = Session::builder().session_id("conv-1").start();
     session.in_scope(|| {
-        let _ = chat(&Request, "hi", fail);
-        let _ = complete(&Request, "hi", fail);
-        let _ = generate(&Request, "hi", fail);
+        let _ = chat(&Request(true), "hi", fail);
+        let _ = complete(&Request(true), "hi", fail);
+        let _ = generate(&Request(false), "hi", fail);
         if !fail {
-            assert_eq!(chat_stream(&Request, "hi").count(), 3);
+            assert_eq!(chat_stream(&Request(true), "hi").count(), 3);
         }
         let _ = embed(&EmbeddingsRequest, "hi", fail);
         let _ = retrieve("what", fail);
@@ -523,6 +551,7 @@ fn call_every_operation(fail: bool) {
 fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool)> {
     call_every_operation(fail);
     let inference: Vec<&str> = [INFERENCE_REQUEST, if fail { &[] } else { INFERENCE_RESPONSE }].concat();
+    let openai: Vec<&str> = [&inference[..], OPENAI_REQUEST, if fail { &[] } else { OPENAI_RESPONSE }].concat();
     let agent = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = vec![
             "gen_ai.provider.name",
@@ -555,8 +584,8 @@ fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool
         ]);
     }
     let mut cases = vec![
-        ("chat gpt-4o", inference.clone(), false),
-        ("text_completion gpt-3.5-turbo-instruct", inference.clone(), false),
+        ("chat gpt-4o", openai.clone(), false),
+        ("text_completion gpt-3.5-turbo-instruct", openai.clone(), false),
         ("generate_content gemini-2.5-pro", inference.clone(), false),
         ("embeddings text-embedding-3-small", embeddings, false),
         (
@@ -612,6 +641,7 @@ fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool
     if !fail {
         let mut stream = INFERENCE_REQUEST.to_vec();
         stream.extend(INFERENCE_RESPONSE);
+        stream.extend(OPENAI_REQUEST);
         stream.push("gen_ai.response.time_to_first_chunk");
         cases.push(("chat gpt-4o", stream, true));
     }
@@ -685,7 +715,7 @@ fn chat_without_provider() {}
 #[test]
 fn a_planted_fault_is_caught() {
     let t = TestTelemetry::install_with(|b| b.content_capture(ContentCapture::NoContent));
-    let _ = chat(&Request, "hi", false);
+    let _ = chat(&Request(true), "hi", false);
     let good = t.span("chat gpt-4o");
     let facts = Facts {
         available: INFERENCE_REQUEST

@@ -257,6 +257,25 @@ impl Recorder<'_> {
         }
         self.buf.usage.update(&u);
     }
+    /// `openai.api.type` (`chat_completions`, `responses`), for provider `openai`
+    pub fn openai_api_type(&mut self, v: &str) {
+        self.put(sc::OPENAI_API_TYPE, v.to_owned());
+    }
+    /// `openai.request.service_tier`; `auto` is not recorded (the conventions
+    /// require it only for other values)
+    pub fn openai_request_service_tier(&mut self, v: &str) {
+        if v != "auto" {
+            self.put(sc::OPENAI_REQUEST_SERVICE_TIER, v.to_owned());
+        }
+    }
+    /// `openai.response.service_tier`
+    pub fn openai_response_service_tier(&mut self, v: &str) {
+        self.put(sc::OPENAI_RESPONSE_SERVICE_TIER, v.to_owned());
+    }
+    /// `openai.response.system_fingerprint`
+    pub fn openai_system_fingerprint(&mut self, v: &str) {
+        self.put(sc::OPENAI_RESPONSE_SYSTEM_FINGERPRINT, v.to_owned());
+    }
     /// `gen_ai.embeddings.dimension.count`
     pub fn embeddings_dimension_count(&mut self, v: i64) {
         self.put(sc::GEN_AI_EMBEDDINGS_DIMENSION_COUNT, v);
@@ -340,6 +359,14 @@ impl Recorder<'_> {
                 sc::GEN_AI_SYSTEM_INSTRUCTIONS,
                 &json!([{"type": "text", "content": text}]),
             );
+        }
+    }
+    /// `gen_ai.tool.definitions`: the tools the model was offered, as the
+    /// conventions' schema has them (`[{"type": "function", "name": ..., "parameters": ...}]`)
+    /// (content: only when captured)
+    pub fn tool_definitions(&mut self, definitions: &Json) {
+        if self.captures_content() {
+            self.content_json(sc::GEN_AI_TOOL_DEFINITIONS, definitions);
         }
     }
     /// `gen_ai.tool.call.arguments` (content: only when captured)

@@ -102,6 +102,14 @@ pub const USER_ID: &str = "user.id";
 pub const SERVER_ADDRESS: &str = "server.address";
 /// `server.port`
 pub const SERVER_PORT: &str = "server.port";
+/// `openai.api.type` (`chat_completions`, `responses`)
+pub const OPENAI_API_TYPE: &str = "openai.api.type";
+/// `openai.request.service_tier`
+pub const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+/// `openai.response.service_tier`
+pub const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+/// `openai.response.system_fingerprint`
+pub const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
 /// `error.type`
 pub const ERROR_TYPE: &str = "error.type";
 /// `exception.type`
@@ -173,6 +181,10 @@ pub const ATTRIBUTES: &[&str] = &[
     USER_ID,
     SERVER_ADDRESS,
     SERVER_PORT,
+    OPENAI_API_TYPE,
+    OPENAI_REQUEST_SERVICE_TIER,
+    OPENAI_RESPONSE_SERVICE_TIER,
+    OPENAI_RESPONSE_SYSTEM_FINGERPRINT,
     ERROR_TYPE,
     EXCEPTION_TYPE,
     EXCEPTION_MESSAGE,
@@ -334,6 +346,10 @@ mod tests {
             "user.id",
             "server.address",
             "server.port",
+            "openai.api.type",
+            "openai.request.service_tier",
+            "openai.response.service_tier",
+            "openai.response.system_fingerprint",
             "error.type",
             "exception.type",
             "exception.message",
