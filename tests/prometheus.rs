@@ -410,8 +410,11 @@ fn without_a_server_the_exposition_goes_into_your_own_handler() {
         .install()
         .unwrap();
     assert_eq!(guard.prometheus_url(), None);
+    // Idle, the pipeline reports nothing of itself (nor exports empty metrics).
+    assert!(!prometheus_exposition().unwrap().contains("otel_sdk_"));
     let _ = chat("gpt-4o", false);
     let text = prometheus_exposition().unwrap();
+    assert!(text.contains("otel_sdk_span_started_total"), "{text}");
     assert_eq!(
         sample(
             &text,

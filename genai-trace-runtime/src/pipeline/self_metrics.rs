@@ -100,9 +100,19 @@ pub(crate) fn register(meter: &Meter, started: Arc<AtomicU64>, exporters: Vec<Ex
             .set((duration.clone(), c.exporter.to_vec()));
     }
 
-    register_spans(meter, started, Arc::clone(&components));
-    register_processors(meter, Arc::clone(&components));
-    register_exporters(meter, components);
+    register_spans(meter, Arc::clone(&started), Arc::clone(&components));
+    register_processors(meter, Arc::clone(&started), Arc::clone(&components));
+    register_exporters(meter, started, components);
+}
+
+/// `true` while the pipeline has seen no span: the instruments then observe
+/// nothing, so an idle program exports no metrics (and its shutdown does not wait
+/// on a metrics export it has nothing to say in).
+fn idle(started: &AtomicU64, components: &[Component]) -> bool {
+    started.load(Ordering::Relaxed) == 0
+        && components.iter().all(|c| {
+            c.counters.accepted.load(Ordering::Relaxed) == 0 && c.counters.dropped.load(Ordering::Relaxed) == 0
+        })
 }
 
 /// `otel.sdk.span.started` and `otel.sdk.span.live`.
@@ -115,7 +125,12 @@ fn register_spans(meter: &Meter, started: Arc<AtomicU64>, components: Arc<Vec<Co
             .u64_observable_counter("otel.sdk.span.started")
             .with_unit(UNIT_SPAN)
             .with_description("The number of created spans (recorded spans only: see docs/metrics.md).")
-            .with_callback(move |o| o.observe(started.load(Ordering::Relaxed), &sampled))
+            .with_callback(move |o| {
+                let n = started.load(Ordering::Relaxed);
+                if n > 0 {
+                    o.observe(n, &sampled);
+                }
+            })
             .build();
     }
     {
@@ -128,6 +143,9 @@ fn register_spans(meter: &Meter, started: Arc<AtomicU64>, components: Arc<Vec<Co
                 "The number of created spans with recording=true for which the end operation has not been called yet.",
             )
             .with_callback(move |o| {
+                if idle(&started, &cs) {
+                    return;
+                }
                 if let Some(first) = cs.first() {
                     let c = &first.counters;
                     let ended = c.accepted.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed);
@@ -140,19 +158,22 @@ fn register_spans(meter: &Meter, started: Arc<AtomicU64>, components: Arc<Vec<Co
 }
 
 /// `otel.sdk.processor.span.*`: queue size and capacity, spans processed.
-fn register_processors(meter: &Meter, components: Arc<Vec<Component>>) {
-    let cs = Arc::clone(&components);
+fn register_processors(meter: &Meter, started: Arc<AtomicU64>, components: Arc<Vec<Component>>) {
+    let (cs, st) = (Arc::clone(&components), Arc::clone(&started));
     meter
         .i64_observable_up_down_counter("otel.sdk.processor.span.queue.size")
         .with_unit(UNIT_SPAN)
         .with_description("The number of spans in the queue of a given instance of an SDK span processor.")
         .with_callback(move |o| {
+            if idle(&st, &cs) {
+                return;
+            }
             for c in cs.iter().filter(|c| c.queue.is_some()) {
                 o.observe(c.queued_and_submitted().0 as i64, &c.processor);
             }
         })
         .build();
-    let cs = Arc::clone(&components);
+    let (cs, st) = (Arc::clone(&components), Arc::clone(&started));
     meter
         .i64_observable_up_down_counter("otel.sdk.processor.span.queue.capacity")
         .with_unit(UNIT_SPAN)
@@ -160,6 +181,9 @@ fn register_processors(meter: &Meter, components: Arc<Vec<Component>>) {
             "The maximum number of spans the queue of a given instance of an SDK span processor can hold.",
         )
         .with_callback(move |o| {
+            if idle(&st, &cs) {
+                return;
+            }
             for c in cs.iter() {
                 if let Some(q) = &c.queue {
                     o.observe(q.capacity() as i64, &c.processor);
@@ -167,12 +191,15 @@ fn register_processors(meter: &Meter, components: Arc<Vec<Component>>) {
             }
         })
         .build();
-    let cs = components;
+    let (cs, st) = (components, started);
     meter
         .u64_observable_counter("otel.sdk.processor.span.processed")
         .with_unit(UNIT_SPAN)
         .with_description("The number of spans for which the processing has finished, either successful or failed.")
         .with_callback(move |o| {
+            if idle(&st, &cs) {
+                return;
+            }
             for c in cs.iter() {
                 o.observe(c.queued_and_submitted().1, &c.processor);
                 let dropped = c.counters.dropped.load(Ordering::Relaxed);
@@ -186,25 +213,31 @@ fn register_processors(meter: &Meter, components: Arc<Vec<Component>>) {
 }
 
 /// `otel.sdk.exporter.span.*`: spans in flight and exported.
-fn register_exporters(meter: &Meter, components: Arc<Vec<Component>>) {
-    let cs = Arc::clone(&components);
+fn register_exporters(meter: &Meter, started: Arc<AtomicU64>, components: Arc<Vec<Component>>) {
+    let (cs, st) = (Arc::clone(&components), Arc::clone(&started));
     meter
         .i64_observable_up_down_counter("otel.sdk.exporter.span.inflight")
         .with_unit(UNIT_SPAN)
         .with_description("The number of spans which were passed to the exporter, but that have not been exported yet (neither successful, nor failed).")
         .with_callback(move |o| {
+            if idle(&st, &cs) {
+                return;
+            }
             for c in cs.iter() {
                 let done = c.counters.exported.load(Ordering::Relaxed) + c.counters.failed.load(Ordering::Relaxed);
                 o.observe(c.queued_and_submitted().1.saturating_sub(done) as i64, &c.exporter);
             }
         })
         .build();
-    let cs = components;
+    let (cs, st) = (components, started);
     meter
         .u64_observable_counter("otel.sdk.exporter.span.exported")
         .with_unit(UNIT_SPAN)
         .with_description("The number of spans for which the export has finished, either successful or failed.")
         .with_callback(move |o| {
+            if idle(&st, &cs) {
+                return;
+            }
             for c in cs.iter() {
                 o.observe(c.counters.exported.load(Ordering::Relaxed), &c.exporter);
                 let failed = c.counters.failed.load(Ordering::Relaxed);
