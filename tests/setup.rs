@@ -285,7 +285,7 @@ fn console_tree_for_a_nested_trace() {
 trace <trace> (demo)
 invoke_agent planner  <d>  ✗ error std::io::error::Error: gave up
 ├─ chat gpt-4o  [client]  <d>  provider=openai
-│  └─ execute_tool search  <d>
+│  └─ execute_tool search  <d>  provider=openai
 └─ retrieval docs  [client]  <d>";
     assert_eq!(mask(&buf.text()).trim_end(), expected, "\n{}", buf.text());
 }
