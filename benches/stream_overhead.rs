@@ -72,7 +72,12 @@ fn bench(c: &mut Criterion) {
     // `time_per_output_chunk` recording (a clock read per chunk, the
     // histogram records at the stream's end).
     let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+        .with_reader(
+            opentelemetry_sdk::metrics::PeriodicReader::builder(
+                opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+            )
+            .build(),
+        )
         .build();
     let guard = Telemetry::builder()
         .env_lookup(|_| None)
