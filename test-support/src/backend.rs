@@ -82,6 +82,43 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// Runs `scripts/backends/<script>` (an idempotent install script taking
+/// `GENAI_TRACE_BACKENDS_DIR`, plus `env`) and returns the path it prints. A
+/// failure is the script's last line, split at its ` Fix: `.
+pub(crate) fn run_install_script(
+    backend: &'static str,
+    script: &str,
+    dir: &Path,
+    env: &[(&str, &Path)],
+) -> Result<PathBuf, BackendError> {
+    let path = repo_root().join("scripts/backends").join(script);
+    let mut cmd = Command::new("bash");
+    cmd.arg(&path).env("GENAI_TRACE_BACKENDS_DIR", dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| BackendError {
+        backend,
+        what: format!("cannot run {}: {e}", path.display()),
+        fix: "install bash (Debian: apt-get install -y bash)".into(),
+    })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        let prefix = format!("{}: ", script.trim_end_matches(".sh"));
+        let (what, fix) = last
+            .trim_start_matches(prefix.as_str())
+            .split_once(" Fix: ")
+            .unwrap_or((last, "see the output above"));
+        return Err(BackendError {
+            backend,
+            what: format!("{what}\n----- {} said -----\n{stderr}", path.display()),
+            fix: fix.to_owned(),
+        });
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
 /// A backend process started through `scripts/backends/supervise.sh`, which
 /// stops it as soon as this test binary is gone (normal exit, failure, panic,
 /// abort or kill). Dropping a `Supervised` stops it too.

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::backend::{BackendError, Supervised, announce_skip, backends_dir, free_port, repo_root, skip_requested};
+use crate::backend::{
+    BackendError, Supervised, announce_skip, backends_dir, free_port, run_install_script, skip_requested,
+};
 
 /// How long Prometheus may take to be ready (0.3 s measured).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -238,30 +240,7 @@ fn percent_encode(s: &str) -> String {
 /// Runs `scripts/backends/install-prometheus.sh` (idempotent, one at a time
 /// across test binaries) and returns the folder holding prometheus and promtool.
 fn install(dir: &Path) -> Result<PathBuf, BackendError> {
-    let script = repo_root().join("scripts/backends/install-prometheus.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .env("GENAI_TRACE_BACKENDS_DIR", dir)
-        .output()
-        .map_err(|e| BackendError {
-            backend: "prometheus",
-            what: format!("cannot run {}: {e}", script.display()),
-            fix: "install bash (Debian: apt-get install -y bash)".into(),
-        })?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        let (what, fix) = last
-            .trim_start_matches("install-prometheus: ")
-            .split_once(" Fix: ")
-            .unwrap_or((last, "see the output above"));
-        return Err(BackendError {
-            backend: "prometheus",
-            what: format!("{what}\n----- {} said -----\n{stderr}", script.display()),
-            fix: fix.to_owned(),
-        });
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    run_install_script("prometheus", "install-prometheus.sh", dir, &[])
 }
 
 #[cfg(test)]

@@ -6,14 +6,15 @@
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::backend::{BackendError, Supervised, announce_skip, backends_dir, free_port, repo_root, skip_requested};
+use crate::backend::{
+    BackendError, Supervised, announce_skip, backends_dir, free_port, repo_root, run_install_script, skip_requested,
+};
 
 /// How long rotel may take to listen (0.02–0.6 s measured).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -240,39 +241,18 @@ impl Rotel {
 /// Runs `scripts/backends/install-rotel.sh` (idempotent, one at a time across
 /// test binaries) and returns the path of rotel-agent.
 fn install(dir: &Path, python: Option<&Path>) -> Result<PathBuf, BackendError> {
-    let script = repo_root().join("scripts/backends/install-rotel.sh");
-    let mut cmd = Command::new("bash");
-    cmd.arg(&script).env("GENAI_TRACE_BACKENDS_DIR", dir);
-    if let Some(p) = python {
-        cmd.env("PYTHON", p);
-    }
-    let out = cmd.output().map_err(|e| BackendError {
-        backend: "rotel",
-        what: format!("cannot run {}: {e}", script.display()),
-        fix: "install bash (Debian: apt-get install -y bash)".into(),
-    })?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        // The script's last line says what is missing and how to fix it.
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
-        let (what, fix) = last
-            .trim_start_matches("install-rotel: ")
-            .split_once(" Fix: ")
-            .unwrap_or((last, "see the output above"));
-        return Err(BackendError {
-            backend: "rotel",
-            what: format!("{what}\n----- {} said -----\n{stderr}", script.display()),
-            fix: fix.to_owned(),
-        });
-    }
-    let agent = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let env: Vec<(&str, &Path)> = python.map(|p| ("PYTHON", p)).into_iter().collect();
+    let agent = run_install_script("rotel", "install-rotel.sh", dir, &env)?;
     if agent.is_file() {
         Ok(agent)
     } else {
         Err(BackendError {
             backend: "rotel",
-            what: format!("{} printed no rotel-agent path ({})", script.display(), agent.display()),
-            fix: format!("rm -rf {}/venv-rotel and rerun {}", dir.display(), script.display()),
+            what: format!("install-rotel.sh printed no rotel-agent path ({})", agent.display()),
+            fix: format!(
+                "rm -rf {}/venv-rotel and rerun scripts/backends/install-rotel.sh",
+                dir.display()
+            ),
         })
     }
 }
