@@ -318,6 +318,15 @@ const INFERENCE_REQUEST: &[&str] = &[
     "gen_ai.tool.definitions",
     "gen_ai.input.messages",
 ];
+/// What every agent call here names.
+const AGENT: &[&str] = &[
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.agent.name",
+    "gen_ai.agent.id",
+    "gen_ai.agent.description",
+    "gen_ai.agent.version",
+];
 const OPENAI_REQUEST: &[&str] = &["openai.api.type", "openai.request.service_tier"];
 const OPENAI_RESPONSE: &[&str] = &["openai.response.service_tier", "openai.response.system_fingerprint"];
 const INFERENCE_RESPONSE: &[&str] = &[
@@ -553,16 +562,8 @@ fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool
     let inference: Vec<&str> = [INFERENCE_REQUEST, if fail { &[] } else { INFERENCE_RESPONSE }].concat();
     let openai: Vec<&str> = [&inference[..], OPENAI_REQUEST, if fail { &[] } else { OPENAI_RESPONSE }].concat();
     let agent = |extra: &[&'static str]| -> Vec<&'static str> {
-        let mut v = vec![
-            "gen_ai.provider.name",
-            "gen_ai.request.model",
-            "gen_ai.agent.name",
-            "gen_ai.agent.id",
-            "gen_ai.agent.description",
-            "gen_ai.agent.version",
-            "gen_ai.conversation.id",
-            "gen_ai.input.messages",
-        ];
+        let mut v = AGENT.to_vec();
+        v.extend(["gen_ai.conversation.id", "gen_ai.input.messages"]);
         v.extend_from_slice(extra);
         if !fail {
             v.extend_from_slice(INFERENCE_RESPONSE);
@@ -622,16 +623,7 @@ fn run_every_operation(fail: bool) -> Vec<(&'static str, Vec<&'static str>, bool
         ),
         (
             "create_agent helper",
-            vec![
-                "gen_ai.provider.name",
-                "gen_ai.request.model",
-                "gen_ai.agent.name",
-                "gen_ai.agent.id",
-                "gen_ai.agent.description",
-                "gen_ai.agent.version",
-                "server.address",
-                "server.port",
-            ],
+            [AGENT, &["server.address", "server.port"]].concat(),
             false,
         ),
         ("invoke_agent planner", agent(&[]), false),

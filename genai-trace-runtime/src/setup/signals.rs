@@ -187,24 +187,25 @@ impl SignalBuilders {
     ) -> Result<(), InstallError> {
         let o = OtlpExporter::from_env();
         #[cfg(feature = "metrics")]
-        if env
-            .metrics_exporter
-            .as_ref()
-            .is_some_and(|m| m.contains(&ExporterChoice::Otlp))
-            && !self.otlp_endpoints.iter().any(|(signal, _)| *signal == "metrics")
-        {
+        if self.otlp_named_alone(env.metrics_exporter.as_deref(), "metrics") {
             self.otlp_metrics(&o, env, warnings)?;
         }
         #[cfg(feature = "logs")]
-        if env
-            .logs_exporter
-            .as_ref()
-            .is_some_and(|m| m.contains(&ExporterChoice::Otlp))
-            && !self.otlp_endpoints.iter().any(|(signal, _)| *signal == "logs")
-        {
+        if self.otlp_named_alone(env.logs_exporter.as_deref(), "logs") {
             self.otlp_logs(&o, env, warnings)?;
         }
         Ok(())
+    }
+
+    /// `otlp` is named in the signal's variable, and no OTLP exporter of the
+    /// signal was added with the spans.
+    #[cfg(all(
+        any(feature = "metrics", feature = "logs"),
+        any(feature = "otlp-http", feature = "otlp-grpc")
+    ))]
+    fn otlp_named_alone(&self, choices: Option<&[ExporterChoice]>, signal: &str) -> bool {
+        choices.is_some_and(|c| c.contains(&ExporterChoice::Otlp))
+            && !self.otlp_endpoints.iter().any(|(s, _)| *s == signal)
     }
 
     #[cfg(all(feature = "metrics", any(feature = "otlp-http", feature = "otlp-grpc")))]
