@@ -27,6 +27,7 @@ pub(crate) struct Args {
     pub kind: Option<LitStr>,
     pub name: Option<LitStr>,
     pub span_kind: Option<LitStr>,
+    pub category: Option<LitStr>,
     pub provider: Option<Expr>,
     pub model: Option<Expr>,
     pub attrs: Vec<AttrEntry>,
@@ -35,7 +36,7 @@ pub(crate) struct Args {
     pub krate: Option<Path>,
 }
 
-const OPTIONS: &str = "kind, name, span_kind, provider, model, attrs, sensitive, skip, crate";
+const OPTIONS: &str = "kind, name, span_kind, category, provider, model, attrs, sensitive, skip, crate";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -61,7 +62,7 @@ impl Parse for Args {
                     parenthesized!(content in input);
                     args.attrs = parse_attr_entries(&content)?;
                 }
-                "kind" | "name" | "span_kind" | "provider" | "model" | "sensitive" | "skip" | "crate" => {
+                "kind" | "name" | "span_kind" | "category" | "provider" | "model" | "sensitive" | "skip" | "crate" => {
                     let _: Token![=] = input
                         .parse()
                         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{name}`")))?;
@@ -69,6 +70,7 @@ impl Parse for Args {
                         "kind" => args.kind = Some(string_literal(input, "kind", "\"chat\"")?),
                         "name" => args.name = Some(string_literal(input, "name", "\"my span\"")?),
                         "span_kind" => args.span_kind = Some(string_literal(input, "span_kind", "\"client\"")?),
+                        "category" => args.category = Some(string_literal(input, "category", "\"reranker\"")?),
                         "provider" => args.provider = Some(input.parse()?),
                         "model" => args.model = Some(input.parse()?),
                         "sensitive" => args.sensitive = name_list(input, "sensitive")?,

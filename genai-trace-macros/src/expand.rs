@@ -110,21 +110,28 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
     let shape = Shape::of(&func.sig);
     let start = start_span(args, &func, kind.as_deref(), op, &shape, &n);
     let (private, guard, ret) = (&n.private, &n.guard, &n.ret);
-    // An `execute_tool` function's return value is its `gen_ai.tool.call.result`
-    // (content: converted only when captured).
-    let tool_result = if op.is_some_and(|o| o.name == "execute_tool") && !matches!(shape, Shape::Stream { .. }) {
-        quote! {
+    // An `execute_tool` function's return value is its `gen_ai.tool.call.result`;
+    // an agent's or workflow's is its `gen_ai.output.messages` (content:
+    // converted only when captured).
+    let record_return = match op.map(|o| o.name) {
+        _ if matches!(shape, Shape::Stream { .. }) => None,
+        Some("execute_tool") => Some(quote!(record_tool_result)),
+        Some("invoke_agent" | "invoke_workflow") => Some(quote!(record_output_value)),
+        _ => None,
+    };
+    let return_content = match record_return {
+        Some(record) => quote! {
             if #guard.captures_content() {
                 #[allow(unused_imports)]
                 use #private::{
-                    ToolResultIgnored as _, ToolResultOfResult as _, ToolResultViaDebug as _, ToolResultViaTrait as _,
+                    ReturnContentIgnored as _, ReturnContentOfResult as _, ReturnContentViaDebug as _,
+                    ReturnContentViaTrait as _,
                 };
-                let __genai_result = (&&&&#private::ToolResultOf(#ret)).__genai_tool_result();
-                #private::record_tool_result(#guard, __genai_result);
+                let __genai_content = (&&&&#private::ReturnContentOf(#ret)).__genai_return_content();
+                #private::#record(#guard, __genai_content);
             }
-        }
-    } else {
-        quote!()
+        },
+        None => quote!(),
     };
     let outcome = quote! {
         #[allow(unused_imports)]
@@ -133,7 +140,7 @@ pub(crate) fn expand(args: &Args, func: Function) -> TokenStream {
             ResponseIgnored as _, ResponseViaTrait as _,
         };
         (&&#private::ResponseOf(#ret)).__genai_response(#guard);
-        #tool_result
+        #return_content
         (&&&&&#private::Outcome(#ret)).__genai_record(#guard);
     };
 
@@ -290,6 +297,9 @@ fn start_attributes(args: &Args, func: &Function, shape: &Shape, n: &Names) -> T
         let key = &a.key;
         let call = push(quote!(#key), &a.value);
         pushes.push(quote_spanned!(a.key_span=> #call));
+    }
+    if let Some(c) = &args.category {
+        pushes.push(quote!(#attrs.push_static(#krate::semconv::GENAI_TRACE_SPAN_CATEGORY, #c);));
     }
     if matches!(shape, Shape::Stream { .. }) {
         pushes.push(quote!(#attrs.push(#krate::semconv::GEN_AI_REQUEST_STREAM, &true);));

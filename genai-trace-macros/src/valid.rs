@@ -8,6 +8,19 @@ use crate::attr::Args;
 /// The values of `span_kind`: OpenTelemetry's span kinds.
 pub(crate) const SPAN_KINDS: [&str; 5] = ["client", "server", "internal", "producer", "consumer"];
 
+/// The values of `category`: genai-trace's `SpanCategory` names.
+pub(crate) const CATEGORIES: [&str; 9] = [
+    "llm",
+    "embedding",
+    "retriever",
+    "reranker",
+    "tool",
+    "agent",
+    "chain",
+    "guardrail",
+    "evaluator",
+];
+
 pub(crate) fn validate(args: &Args, func: &Function) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
@@ -36,6 +49,14 @@ pub(crate) fn validate(args: &Args, func: &Function) -> syn::Result<()> {
         push(syn::Error::new(
             k.span(),
             format!("`span_kind` is one of {}", SPAN_KINDS.join(", ")),
+        ));
+    }
+    if let Some(c) = &args.category
+        && !CATEGORIES.contains(&c.value().as_str())
+    {
+        push(syn::Error::new(
+            c.span(),
+            format!("`category` is one of {}", CATEGORIES.join(", ")),
         ));
     }
     let params = parameter_names(func);

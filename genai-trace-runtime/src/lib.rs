@@ -37,8 +37,10 @@ pub use context::session::{Session, SessionBuilder};
 #[cfg(feature = "console")]
 #[cfg_attr(docsrs, doc(cfg(feature = "console")))]
 pub use export::console::ConsoleExporter;
+pub use export::dialect::{DialectExporter, Dialects};
 pub use export::otlp::OtlpProtocol;
 pub use export::processor::BatchSettings;
+pub use genai::category::SpanCategory;
 pub use genai::content::{ContentCapture, DEFAULT_MAX_CONTENT_BYTES, RedactHook};
 pub use genai::cost::{ModelPrice, PriceTable, PriceTableError};
 pub use genai::message::{Document, Message, Part, ToContent, Usage};

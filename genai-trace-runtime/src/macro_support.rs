@@ -110,47 +110,49 @@ impl<T: ?Sized> ContentIgnored for ContentArg<'_, T> {
     }
 }
 
-// ---- return values: a tool's result ---------------------------------------------
+// ---- return values as content: a tool's result, an agent's answer -------------
 
-/// Wraps an `execute_tool` function's return value: its `Ok` value (or the plain
-/// value) is `gen_ai.tool.call.result` when content is captured.
+/// Wraps the return value of an `execute_tool`, `invoke_agent` or `invoke_workflow`
+/// function: its `Ok` value (or the plain value) is the tool's
+/// `gen_ai.tool.call.result` or the agent's `gen_ai.output.messages` when content
+/// is captured.
 #[doc(hidden)]
-pub struct ToolResultOf<'a, T: ?Sized>(pub &'a T);
+pub struct ReturnContentOf<'a, T: ?Sized>(pub &'a T);
 
 #[doc(hidden)]
-pub trait ToolResultOfResult {
-    fn __genai_tool_result(&self) -> Option<Json>;
+pub trait ReturnContentOfResult {
+    fn __genai_return_content(&self) -> Option<Json>;
 }
 #[doc(hidden)]
-pub trait ToolResultViaTrait {
-    fn __genai_tool_result(&self) -> Option<Json>;
+pub trait ReturnContentViaTrait {
+    fn __genai_return_content(&self) -> Option<Json>;
 }
 #[doc(hidden)]
-pub trait ToolResultViaDebug {
-    fn __genai_tool_result(&self) -> Option<Json>;
+pub trait ReturnContentViaDebug {
+    fn __genai_return_content(&self) -> Option<Json>;
 }
 #[doc(hidden)]
-pub trait ToolResultIgnored {
-    fn __genai_tool_result(&self) -> Option<Json>;
+pub trait ReturnContentIgnored {
+    fn __genai_return_content(&self) -> Option<Json>;
 }
-impl<T: ToContent, E> ToolResultOfResult for &&&ToolResultOf<'_, Result<T, E>> {
-    fn __genai_tool_result(&self) -> Option<Json> {
-        // A failed tool has no result: its error is recorded as the span's error.
+impl<T: ToContent, E> ReturnContentOfResult for &&&ReturnContentOf<'_, Result<T, E>> {
+    fn __genai_return_content(&self) -> Option<Json> {
+        // A failed call has no result: its error is recorded as the span's error.
         self.0.as_ref().ok().map(ToContent::to_content)
     }
 }
-impl<T: ToContent + ?Sized> ToolResultViaTrait for &&ToolResultOf<'_, T> {
-    fn __genai_tool_result(&self) -> Option<Json> {
+impl<T: ToContent + ?Sized> ReturnContentViaTrait for &&ReturnContentOf<'_, T> {
+    fn __genai_return_content(&self) -> Option<Json> {
         Some(self.0.to_content())
     }
 }
-impl<T: fmt::Debug + ?Sized> ToolResultViaDebug for &ToolResultOf<'_, T> {
-    fn __genai_tool_result(&self) -> Option<Json> {
+impl<T: fmt::Debug + ?Sized> ReturnContentViaDebug for &ReturnContentOf<'_, T> {
+    fn __genai_return_content(&self) -> Option<Json> {
         Some(Json::String(format!("{:?}", self.0)))
     }
 }
-impl<T: ?Sized> ToolResultIgnored for ToolResultOf<'_, T> {
-    fn __genai_tool_result(&self) -> Option<Json> {
+impl<T: ?Sized> ReturnContentIgnored for ReturnContentOf<'_, T> {
+    fn __genai_return_content(&self) -> Option<Json> {
         None
     }
 }
@@ -160,6 +162,15 @@ impl<T: ?Sized> ToolResultIgnored for ToolResultOf<'_, T> {
 pub fn record_tool_result(guard: &mut SpanGuard, result: Option<Json>) {
     if let Some(result) = result {
         guard.record_response(|r| r.tool_call_result(&result));
+    }
+}
+
+/// Records an agent's or workflow's answer as its output messages (the caller
+/// checked that content is captured).
+#[doc(hidden)]
+pub fn record_output_value(guard: &mut SpanGuard, output: Option<Json>) {
+    if let Some(output) = output {
+        guard.record_response(|r| r.output_value(&output));
     }
 }
 

@@ -10,7 +10,10 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
+use crate::genai::content::ContentCapture;
+use crate::genai::message::ToContent;
 use crate::genai::semconv as sc;
+use crate::pipeline::state::content_capture;
 use crate::span::guard::SpanGuard;
 
 /// Describes a session; [`SessionBuilder::start`] opens it.
@@ -22,6 +25,8 @@ pub struct SessionBuilder {
     user_id: Option<String>,
     conversation_id: Option<String>,
     metadata: Vec<KeyValue>,
+    tags: Vec<opentelemetry::StringValue>,
+    input: Option<serde_json::Value>,
 }
 
 impl SessionBuilder {
@@ -51,6 +56,23 @@ impl SessionBuilder {
         self
     }
 
+    /// A tag of the session (`genai_trace.session.tags`; Langfuse's trace tags
+    /// with the `langfuse` dialect). Not propagated.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into().into());
+        self
+    }
+
+    /// What the session was asked — the user's request — recorded on the session
+    /// span as `gen_ai.input.messages` when content is captured (and converted
+    /// only then). Backends show it as the trace's input.
+    pub fn input<T: ToContent + ?Sized>(mut self, value: &T) -> Self {
+        if content_capture() != ContentCapture::NoContent {
+            self.input = Some(value.to_content());
+        }
+        self
+    }
+
     /// Opens the session: a root span with a fresh trace id, whatever is current.
     pub fn start(self) -> Session {
         let ids: Vec<KeyValue> = [
@@ -65,12 +87,21 @@ impl SessionBuilder {
         let parent = Context::new().with_baggage(ids.clone());
         let mut attrs = ids;
         attrs.extend(self.metadata);
-        let guard = SpanGuard::start_root(
+        if !self.tags.is_empty() {
+            attrs.push(KeyValue::new(
+                sc::GENAI_TRACE_SESSION_TAGS,
+                opentelemetry::Value::Array(self.tags.into()),
+            ));
+        }
+        let mut guard = SpanGuard::start_root(
             self.name.unwrap_or(Cow::Borrowed("session")),
             SpanKind::Internal,
             attrs,
             &parent,
         );
+        if let Some(input) = self.input {
+            guard.record_response(|r| r.input_value(&input));
+        }
         let cx = guard.context().unwrap_or(parent);
         Session { cx, guard }
     }
@@ -124,6 +155,32 @@ impl Session {
     /// isolated: two run concurrently on one runtime never mix.
     pub fn run<F: Future>(&self, future: F) -> opentelemetry::context::WithContext<F> {
         future.with_context(self.cx.clone())
+    }
+
+    /// Records what the session was asked (see [`SessionBuilder::input`]); only
+    /// when content is captured, and converted only then.
+    pub fn record_input<T: ToContent + ?Sized>(&mut self, value: &T) {
+        if self.guard.captures_content() {
+            let input = value.to_content();
+            self.guard.record_response(|r| r.input_value(&input));
+        }
+    }
+
+    /// Records the session's answer as `gen_ai.output.messages` on the session
+    /// span, when content is captured (converted only then). Backends show it
+    /// as the trace's output.
+    ///
+    /// ```
+    /// use genai_trace_runtime::Session;
+    /// let mut session = Session::builder().session_id("s-1").input("plan a trip").start();
+    /// let answer = session.in_scope(|| "three days in Lisbon".to_owned());
+    /// session.record_output(&answer);
+    /// ```
+    pub fn record_output<T: ToContent + ?Sized>(&mut self, value: &T) {
+        if self.guard.captures_content() {
+            let output = value.to_content();
+            self.guard.record_response(|r| r.output_value(&output));
+        }
     }
 
     /// Ends the session span (also done on drop).

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "console")]
 pub(crate) mod console;
+pub(crate) mod dialect;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
 pub(crate) mod otlp;

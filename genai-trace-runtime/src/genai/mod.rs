@@ -2,6 +2,7 @@
 //! and usage, prices, the recorder request and response types write to, and the client
 //! metrics. Uses only `base`.
 
+pub(crate) mod category;
 pub(crate) mod content;
 pub(crate) mod cost;
 pub(crate) mod message;

@@ -352,6 +352,23 @@ impl Recorder<'_> {
             self.content_json(sc::GEN_AI_OUTPUT_MESSAGES, &json);
         }
     }
+    /// What a step that is not a model call took in — a session's request, an
+    /// agent's task — as `gen_ai.input.messages` (content: only when captured).
+    /// A string (or any non-message value) becomes one user message; a list of
+    /// messages is kept as it is.
+    pub fn input_value(&mut self, value: &Json) {
+        if self.captures_content() {
+            self.content_json(sc::GEN_AI_INPUT_MESSAGES, &as_messages(value.clone(), "user"));
+        }
+    }
+    /// What such a step gave back — a session's answer, an agent's result — as
+    /// `gen_ai.output.messages`: one assistant message with finish reason `stop`
+    /// unless it is a list of messages already (content: only when captured).
+    pub fn output_value(&mut self, value: &Json) {
+        if self.captures_content() {
+            self.content_json(sc::GEN_AI_OUTPUT_MESSAGES, &as_messages(value.clone(), "assistant"));
+        }
+    }
     /// `gen_ai.system_instructions` (content: only when captured)
     pub fn system_instructions(&mut self, text: &str) {
         if self.captures_content() {
@@ -403,16 +420,26 @@ impl Recorder<'_> {
                 Json::String(s) => self.retrieval_query(s),
                 other => self.retrieval_query(&other.to_string()),
             },
-            ContentSlot::InputMessages => {
-                let messages = match value {
-                    Json::String(s) => json!([{"role": "user", "parts": [{"type": "text", "content": s}]}]),
-                    Json::Array(items) if items.iter().all(|m| m.get("role").is_some()) => Json::Array(items),
-                    other => json!([{"role": "user", "parts": [{"type": "text", "content": other.to_string()}]}]),
-                };
-                self.content_json(sc::GEN_AI_INPUT_MESSAGES, &messages);
-            }
+            ContentSlot::InputMessages => self.content_json(sc::GEN_AI_INPUT_MESSAGES, &as_messages(value, "user")),
         }
     }
+}
+
+/// `value` as a message list: kept when it is one, else one message of `role`
+/// holding it as text (output messages also get the required finish reason).
+fn as_messages(value: Json, role: &str) -> Json {
+    let text = match value {
+        Json::Array(items) if !items.is_empty() && items.iter().all(|m| m.get("role").is_some()) => {
+            return Json::Array(items);
+        }
+        Json::String(s) => s,
+        other => other.to_string(),
+    };
+    let mut message = json!({"role": role, "parts": [{"type": "text", "content": text}]});
+    if role == "assistant" {
+        message["finish_reason"] = json!("stop");
+    }
+    Json::Array(vec![message])
 }
 
 /// Where a `sensitive` argument's content goes, by operation.

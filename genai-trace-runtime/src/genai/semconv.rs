@@ -129,6 +129,11 @@ pub const GENAI_TRACE_USAGE_COST: &str = "genai_trace.usage.cost";
 /// `genai_trace.tail.spans_dropped`: on the root of a trace kept by error-keeping
 /// sampling, spans of the trace not recorded because the trace hit its span cap.
 pub const GENAI_TRACE_TAIL_SPANS_DROPPED: &str = "genai_trace.tail.spans_dropped";
+/// `genai_trace.span.category`: the span's [`SpanCategory`](crate::SpanCategory),
+/// when given by the macro's `category = "..."` option.
+pub const GENAI_TRACE_SPAN_CATEGORY: &str = "genai_trace.span.category";
+/// `genai_trace.session.tags`: a session's tags (string array).
+pub const GENAI_TRACE_SESSION_TAGS: &str = "genai_trace.session.tags";
 
 /// Every attribute key above, in order (pinned by a test).
 pub const ATTRIBUTES: &[&str] = &[
@@ -194,6 +199,8 @@ pub const ATTRIBUTES: &[&str] = &[
     GENAI_TRACE_STREAM_CHUNKS,
     GENAI_TRACE_USAGE_COST,
     GENAI_TRACE_TAIL_SPANS_DROPPED,
+    GENAI_TRACE_SPAN_CATEGORY,
+    GENAI_TRACE_SESSION_TAGS,
 ];
 
 /// `exception` (span event)
@@ -359,6 +366,8 @@ mod tests {
             "genai_trace.stream.chunks",
             "genai_trace.usage.cost",
             "genai_trace.tail.spans_dropped",
+            "genai_trace.span.category",
+            "genai_trace.session.tags",
         ];
         assert_eq!(ATTRIBUTES, expected);
         let mut sorted = ATTRIBUTES.to_vec();

@@ -13,12 +13,14 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use crate::base::secret::SecretHeaders;
 #[cfg(feature = "console")]
 use crate::export::console::ConsoleExporter;
+use crate::export::dialect::Dialects;
 #[cfg(feature = "testing")]
 use crate::export::memory::InMemoryExporters;
 use crate::export::otlp::OtlpProtocol;
 use crate::export::processor::DynSpanExporter;
 use crate::genai::content::{ContentCapture, RedactHook};
 use crate::genai::cost::PriceTable;
+use crate::setup::backends::Backend;
 use crate::setup::sampler::SamplerConfig;
 
 /// Entry point of the setup API.
@@ -77,6 +79,9 @@ pub struct OtlpExporter {
     pub(crate) timeout: Option<Duration>,
     pub(crate) gzip: Option<bool>,
     pub(crate) metrics: bool,
+    pub(crate) dialects: Dialects,
+    /// The backend preset that built it (its name in `health()`).
+    pub(crate) preset: Option<&'static str>,
 }
 
 impl OtlpExporter {
@@ -120,6 +125,13 @@ impl OtlpExporter {
     /// gzip request bodies.
     pub fn gzip(mut self, on: bool) -> Self {
         self.gzip = Some(on);
+        self
+    }
+    /// Adds these backend dialects' attributes to the spans this exporter sends
+    /// (besides those of [`TelemetryBuilder::dialects`] / `GENAI_TRACE_DIALECTS`,
+    /// which apply to every exporter but the console).
+    pub fn dialects(mut self, dialects: Dialects) -> Self {
+        self.dialects |= dialects;
         self
     }
     /// Export traces only (by default metrics go to the same collector when the
@@ -237,6 +249,8 @@ pub struct TelemetryBuilder {
     pub(crate) prices: Option<PriceTable>,
     pub(crate) default_provider: Option<String>,
     pub(crate) self_metrics: Option<bool>,
+    pub(crate) dialects: Option<Dialects>,
+    pub(crate) backends: Vec<Backend>,
     #[cfg(feature = "prometheus")]
     pub(crate) prometheus: Option<PrometheusExporter>,
 }
@@ -273,6 +287,8 @@ impl Default for TelemetryBuilder {
             prices: None,
             default_provider: None,
             self_metrics: None,
+            dialects: None,
+            backends: Vec::new(),
             #[cfg(feature = "prometheus")]
             prometheus: None,
         }
@@ -338,8 +354,63 @@ impl TelemetryBuilder {
     /// Adds an OTLP exporter configured from the environment, but only if an
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `_TRACES_ENDPOINT`) is set. Handy for a
     /// program that prints to the console in development and exports in production.
+    ///
+    /// Without such an endpoint, a backend whose own variables are set is used
+    /// instead, as by its `with_*` method: Langfuse (`LANGFUSE_PUBLIC_KEY` and
+    /// `LANGFUSE_SECRET_KEY`), Phoenix (`PHOENIX_COLLECTOR_ENDPOINT`), Datadog
+    /// (`DD_API_KEY` with `DD_LLMOBS_ENABLED=1`).
     pub fn with_otlp_if_configured(mut self) -> Self {
         self.otlp_if_configured = true;
+        self
+    }
+    /// Langfuse, from Langfuse's own variables: `LANGFUSE_BASE_URL` (or
+    /// `LANGFUSE_HOST`; default `https://cloud.langfuse.com`),
+    /// `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY`. Traces go over
+    /// http/protobuf to `<url>/api/public/otel/v1/traces` with Basic
+    /// authentication and `x-langfuse-ingestion-version: 4`, with the `langfuse`
+    /// dialect. Missing keys: a warning, and nothing is sent there.
+    ///
+    /// ```
+    /// let guard = genai_trace_runtime::Telemetry::builder()
+    ///     .env_lookup(|k| match k {
+    ///         "LANGFUSE_PUBLIC_KEY" => Some("pk-lf-1".into()),
+    ///         "LANGFUSE_SECRET_KEY" => Some("sk-lf-1".into()),
+    ///         "LANGFUSE_BASE_URL" => Some("http://127.0.0.1:9".into()),
+    ///         _ => None,
+    ///     })
+    ///     .with_langfuse()
+    ///     .install()
+    ///     .unwrap();
+    /// assert_eq!(genai_trace_runtime::health().exporters[0].name, "langfuse");
+    /// # drop(guard);
+    /// ```
+    pub fn with_langfuse(mut self) -> Self {
+        self.backends.push(Backend::Langfuse);
+        self
+    }
+    /// Arize Phoenix, from Phoenix's own variables: `PHOENIX_COLLECTOR_ENDPOINT`
+    /// (default `http://localhost:6006`), `PHOENIX_API_KEY` (sent as a bearer
+    /// token), `PHOENIX_PROJECT_NAME` (the resource's `openinference.project.name`).
+    /// Traces only, over http/protobuf, with the `openinference` dialect: Phoenix
+    /// refuses OTLP metrics and logs, so none are sent there.
+    pub fn with_phoenix(mut self) -> Self {
+        self.backends.push(Backend::Phoenix);
+        self
+    }
+    /// Datadog LLM Observability, from Datadog's own variables: `DD_API_KEY`
+    /// and `DD_SITE` (default `datadoghq.com`). Traces go over http/protobuf (the
+    /// only protocol that intake takes) to `https://otlp.<DD_SITE>/v1/traces`
+    /// with headers `dd-api-key` and `dd-otlp-source: llmobs`.
+    pub fn with_datadog(mut self) -> Self {
+        self.backends.push(Backend::Datadog);
+        self
+    }
+    /// Backend dialects for every exporter but the console: the attributes
+    /// Phoenix, MLflow or Langfuse read, derived from what genai-trace records
+    /// (see [`Dialects`]). Also `GENAI_TRACE_DIALECTS`. Default: none, pure
+    /// semantic conventions.
+    pub fn dialects(mut self, dialects: Dialects) -> Self {
+        self.dialects = Some(dialects);
         self
     }
     /// Any OpenTelemetry `SpanExporter`, behind genai-trace's counting batch queue.

@@ -8,9 +8,11 @@
 use std::time::Duration;
 
 use crate::base::errors::ConfigWarning;
-use crate::base::secret::SecretHeaders;
+use crate::base::secret::{Secret, SecretHeaders};
+use crate::export::dialect::Dialects;
 use crate::export::otlp::OtlpProtocol;
 use crate::genai::content::ContentCapture;
+use crate::setup::backends::BackendEnv;
 use crate::setup::sampler::SamplerConfig;
 
 /// Which exporters `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` ask for.
@@ -77,6 +79,8 @@ pub(crate) struct EnvSettings {
     pub prices_path: Option<String>,
     pub self_metrics: Option<bool>,
     pub default_provider: Option<String>,
+    pub dialects: Option<Dialects>,
+    pub backends: BackendEnv,
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub prometheus_host: Option<String>,
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
@@ -143,6 +147,20 @@ pub(crate) fn read_env(lookup: &dyn Fn(&str) -> Option<String>) -> EnvSettings {
         prices_path: r.string("GENAI_TRACE_PRICES"),
         self_metrics: r.bool("GENAI_TRACE_SELF_METRICS"),
         default_provider: r.string("GENAI_TRACE_DEFAULT_PROVIDER"),
+        dialects: r.dialects(),
+        backends: BackendEnv {
+            langfuse_base_url: r.string("LANGFUSE_BASE_URL").or_else(|| r.string("LANGFUSE_HOST")),
+            langfuse_public_key: r.string("LANGFUSE_PUBLIC_KEY"),
+            langfuse_secret_key: r.string("LANGFUSE_SECRET_KEY").map(Secret::new),
+            phoenix_endpoint: r.string("PHOENIX_COLLECTOR_ENDPOINT"),
+            phoenix_api_key: r.string("PHOENIX_API_KEY").map(Secret::new),
+            phoenix_project: r.string("PHOENIX_PROJECT_NAME"),
+            dd_api_key: r.string("DD_API_KEY").map(Secret::new),
+            dd_site: r.string("DD_SITE"),
+            dd_llmobs_enabled: r
+                .string("DD_LLMOBS_ENABLED")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true")),
+        },
         prometheus_host: r.string("OTEL_EXPORTER_PROMETHEUS_HOST"),
         prometheus_port: r.port("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"),
         warnings: Vec::new(),
@@ -181,6 +199,19 @@ impl Reader<'_> {
         }
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_owned())
+    }
+
+    /// `GENAI_TRACE_DIALECTS`: a comma list; an unknown name warns and the
+    /// variable is ignored.
+    fn dialects(&mut self) -> Option<Dialects> {
+        let v = self.string("GENAI_TRACE_DIALECTS")?;
+        match v.parse() {
+            Ok(d) => Some(d),
+            Err(why) => {
+                self.warn("GENAI_TRACE_DIALECTS", &format!("{why}; no dialect is used"));
+                None
+            }
+        }
     }
 
     fn bool(&mut self, var: &str) -> Option<bool> {

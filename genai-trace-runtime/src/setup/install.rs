@@ -11,6 +11,7 @@ use opentelemetry_sdk::trace::{RandomIdGenerator, SdkTracerProvider};
 
 use crate::base::diag;
 use crate::base::errors::{ConfigWarning, InstallError};
+use crate::export::dialect::WithDialects;
 use crate::export::otlp::Signal;
 use crate::export::processor::{BatchProcessor, DynSpanExporter, ExporterCounters};
 use crate::pipeline::health;
@@ -206,7 +207,7 @@ impl TelemetryBuilder {
         if state::active().is_some() {
             return Err(InstallError::AlreadyInstalled);
         }
-        let specs = self.span_exporter_specs(env, specs)?;
+        let specs = self.span_exporter_specs(env, specs, warnings)?;
         let scope = InstrumentationScope::builder("genai-trace")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
@@ -299,9 +300,19 @@ impl TelemetryBuilder {
         &self,
         env: &EnvSettings,
         mut specs: Vec<ExporterSpec>,
+        warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Vec<ExporterSpec>, InstallError> {
-        if specs.is_empty() && self.tracer_provider.is_none() {
+        if specs.is_empty() && self.tracer_provider.is_none() && self.backends.is_empty() {
             specs = exporters_from_env(env);
+        }
+        for backend in resolve::backends(self, env) {
+            match backend.exporter(&env.backends) {
+                Ok(otlp) => specs.push(ExporterSpec {
+                    name: backend.name(),
+                    kind: ExporterKind::Otlp(otlp),
+                }),
+                Err(w) => warnings.push(w),
+            }
         }
         let has_otlp = specs.iter().any(|s| matches!(s.kind, ExporterKind::Otlp(_)));
         if self.otlp_if_configured && env.otlp_traces.endpoint.is_some() && !has_otlp {
@@ -329,6 +340,7 @@ impl TelemetryBuilder {
         scope: &InstrumentationScope,
     ) -> Result<SpanProcessors, InstallError> {
         let batch = resolve::batch_settings(self, env);
+        let dialects = resolve::dialects(self, env);
         let mut out = SpanProcessors {
             processors: Vec::new(),
             counters: Vec::new(),
@@ -337,21 +349,25 @@ impl TelemetryBuilder {
             let mut name = spec.name;
             let exporter: Box<dyn DynSpanExporter> = match spec.kind {
                 #[cfg(feature = "console")]
+                // The console is for people: no backend dialect there.
                 ExporterKind::Console(mut c) => {
                     c.set_sampled(resolve::sampler(self, env).may_leave_calls_out());
                     c
                 }
-                ExporterKind::Custom(e) => e,
+                ExporterKind::Custom(e) => WithDialects::wrap(e, dialects),
                 #[cfg(feature = "testing")]
                 ExporterKind::InMemory(m) => {
                     #[cfg(feature = "metrics")]
                     signals.add_metric_exporter(m.metrics.clone());
-                    Box::new(m.spans.clone())
+                    WithDialects::wrap(Box::new(m.spans.clone()), dialects)
                 }
                 ExporterKind::Otlp(o) => {
                     let traces = resolve::otlp(&o, env, Signal::Traces, warnings)?;
-                    name = traces.protocol.exporter_name();
-                    signals.otlp_span_exporter(&o, &traces, env, warnings)?
+                    name = o.preset.unwrap_or_else(|| traces.protocol.exporter_name());
+                    WithDialects::wrap(
+                        signals.otlp_span_exporter(&o, &traces, env, warnings)?,
+                        dialects | o.dialects,
+                    )
                 }
             };
             let c = Arc::new(ExporterCounters::default());

@@ -5,6 +5,7 @@
 //! policy and metric instruments from settings, then publishes the result to
 //! `pipeline::state` for the hot path.
 
+pub(crate) mod backends;
 pub(crate) mod builder;
 pub(crate) mod env;
 pub(crate) mod guard;

@@ -9,11 +9,13 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 
 use crate::base::errors::{ConfigWarning, InstallError};
+use crate::export::dialect::Dialects;
 use crate::export::otlp::{OtlpProtocol, ResolvedOtlp, Signal};
 use crate::export::processor::BatchSettings;
 use crate::genai::content::{ContentPolicy, DEFAULT_MAX_CONTENT_BYTES};
 use crate::genai::cost::PriceTable;
 use crate::pipeline::held::{DEFAULT_MAX_HELD_TRACES, DEFAULT_MAX_SPANS_PER_HELD_TRACE, HoldSettings};
+use crate::setup::backends::Backend;
 use crate::setup::builder::{OtlpExporter, TelemetryBuilder};
 use crate::setup::env::{EnvSettings, OtlpEnv, hide_passwords, validate_url};
 use crate::setup::sampler::SamplerConfig;
@@ -199,10 +201,36 @@ pub(crate) fn batch_settings(b: &TelemetryBuilder, env: &EnvSettings) -> BatchSe
     }
 }
 
+/// The dialects of every exporter but the console: builder, else `GENAI_TRACE_DIALECTS`.
+pub(crate) fn dialects(b: &TelemetryBuilder, env: &EnvSettings) -> Dialects {
+    b.dialects.or(env.dialects).unwrap_or_default()
+}
+
+/// The backend presets in use: the builder's `with_*` calls, plus, for
+/// `with_otlp_if_configured` without an OTLP endpoint, the backends whose
+/// variables are set.
+pub(crate) fn backends(b: &TelemetryBuilder, env: &EnvSettings) -> Vec<Backend> {
+    let mut out = b.backends.clone();
+    if b.otlp_if_configured && env.otlp_traces.endpoint.is_none() {
+        for found in Backend::detect(&env.backends) {
+            if !out.contains(&found) {
+                out.push(found);
+            }
+        }
+    }
+    out
+}
+
 /// The resource: `service.name` from the builder, `OTEL_SERVICE_NAME`,
 /// `OTEL_RESOURCE_ATTRIBUTES`, or `unknown_service:<executable>`.
 pub(crate) fn resource(b: &TelemetryBuilder, env: &EnvSettings) -> Resource {
     let mut attrs: Vec<(String, String)> = env.resource_attributes.clone();
+    // Phoenix files spans under the project its resource attribute names.
+    if let Some(project) = &env.backends.phoenix_project
+        && backends(b, env).contains(&Backend::Phoenix)
+    {
+        attrs.push(("openinference.project.name".to_owned(), project.clone()));
+    }
     attrs.extend(b.resource_attributes.iter().cloned());
     let from_attrs = |key: &str| attrs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let service_name = b
