@@ -121,6 +121,80 @@ impl Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::otlp::Signal;
+    use crate::setup::env::read_env;
+    use crate::setup::resolve;
+
+    /// The endpoint, protocol and headers an exporter for `backend` resolves to
+    /// under `vars` (headers exposed: this is what goes on the wire).
+    fn resolved(backend: Backend, vars: &[(&str, &str)]) -> (String, OtlpProtocol, Vec<(String, String)>, bool) {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let env = read_env(&move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        let exporter = backend.exporter(&env.backends).unwrap();
+        let r = resolve::otlp(&exporter, &env, Signal::Traces, &mut Vec::new()).unwrap();
+        let headers = r.headers.expose().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        (r.endpoint, r.protocol, headers, exporter.metrics)
+    }
+
+    #[test]
+    fn datadog_preset_is_the_llm_observability_intake() {
+        let (endpoint, protocol, headers, metrics) =
+            resolved(Backend::Datadog, &[("DD_API_KEY", "dd-key-1"), ("DD_SITE", "datadoghq.eu")]);
+        assert_eq!(endpoint, "https://otlp.datadoghq.eu/v1/traces");
+        assert_eq!(protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(
+            headers,
+            [
+                ("dd-api-key".to_owned(), "dd-key-1".to_owned()),
+                ("dd-otlp-source".to_owned(), "llmobs".to_owned())
+            ]
+        );
+        assert!(!metrics, "traces only");
+        let (endpoint, ..) = resolved(Backend::Datadog, &[("DD_API_KEY", "k")]);
+        assert_eq!(endpoint, "https://otlp.datadoghq.com/v1/traces");
+        // OTEL_EXPORTER_OTLP_PROTOCOL=grpc does not move a preset off http/protobuf.
+        let (_, protocol, ..) = resolved(
+            Backend::Datadog,
+            &[("DD_API_KEY", "k"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
+        );
+        assert_eq!(protocol, OtlpProtocol::HttpProtobuf);
+    }
+
+    #[test]
+    fn langfuse_and_phoenix_presets_resolve_as_their_docs_say() {
+        let (endpoint, protocol, headers, metrics) = resolved(
+            Backend::Langfuse,
+            &[
+                ("LANGFUSE_HOST", "https://us.cloud.langfuse.com/"),
+                ("LANGFUSE_PUBLIC_KEY", "pk-lf-test"),
+                ("LANGFUSE_SECRET_KEY", "sk-lf-test"),
+            ],
+        );
+        assert_eq!(endpoint, "https://us.cloud.langfuse.com/api/public/otel/v1/traces");
+        assert_eq!(protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(
+            headers,
+            [
+                ("Authorization".to_owned(), "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0".to_owned()),
+                ("x-langfuse-ingestion-version".to_owned(), "4".to_owned())
+            ]
+        );
+        assert!(!metrics);
+        let (endpoint, ..) = resolved(
+            Backend::Langfuse,
+            &[("LANGFUSE_PUBLIC_KEY", "pk"), ("LANGFUSE_SECRET_KEY", "sk")],
+        );
+        assert_eq!(endpoint, "https://cloud.langfuse.com/api/public/otel/v1/traces");
+        let (endpoint, _, headers, _) = resolved(
+            Backend::Phoenix,
+            &[("PHOENIX_COLLECTOR_ENDPOINT", "https://app.phoenix.arize.com/v1/traces"), ("PHOENIX_API_KEY", "px")],
+        );
+        assert_eq!(endpoint, "https://app.phoenix.arize.com/v1/traces");
+        assert_eq!(headers, [("authorization".to_owned(), "Bearer px".to_owned())]);
+        let (endpoint, _, headers, _) = resolved(Backend::Phoenix, &[]);
+        assert_eq!(endpoint, "http://localhost:6006/v1/traces");
+        assert!(headers.is_empty());
+    }
 
     #[test]
     fn detection_needs_each_backends_variables() {

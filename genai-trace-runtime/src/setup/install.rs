@@ -302,10 +302,13 @@ impl TelemetryBuilder {
         mut specs: Vec<ExporterSpec>,
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Vec<ExporterSpec>, InstallError> {
-        if specs.is_empty() && self.tracer_provider.is_none() && self.backends.is_empty() {
+        let backends = resolve::backends(self, env);
+        // A backend preset stands for the default OTLP exporter, unless
+        // OTEL_TRACES_EXPORTER names exporters explicitly.
+        if specs.is_empty() && self.tracer_provider.is_none() && (backends.is_empty() || env.traces_exporter.is_some()) {
             specs = exporters_from_env(env);
         }
-        for backend in resolve::backends(self, env) {
+        for backend in backends {
             match backend.exporter(&env.backends) {
                 Ok(otlp) => specs.push(ExporterSpec {
                     name: backend.name(),
