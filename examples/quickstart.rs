@@ -7,12 +7,15 @@
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart
 //! # record prompts and completions too (off by default):
 //! OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true cargo run --example quickstart
+//! # into Phoenix, MLflow or Langfuse, with the attributes each UI reads:
+//! GENAI_TRACE_DIALECTS=openinference,mlflow,langfuse PHOENIX_COLLECTOR_ENDPOINT=http://localhost:6006 \
+//!     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true cargo run --example quickstart
 //! ```
 
 use std::time::Duration;
 
 use genai_trace::{
-    ChunkRecorder, Document, Message, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry, Usage,
+    ChunkRecorder, Document, Message, Part, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry, Usage,
     genai_span,
 };
 use tracing_subscriber::layer::SubscriberExt;
@@ -67,6 +70,8 @@ impl RecordRequest for ChatRequest<'_> {
 struct Completion {
     id: String,
     text: String,
+    /// Tools the model asked for: (call id, tool name, city).
+    tool_calls: Vec<(String, &'static str, &'static str)>,
     input_tokens: i64,
     cached_tokens: i64,
     output_tokens: i64,
@@ -77,7 +82,8 @@ impl RecordResponse for Completion {
     fn record_response(&self, r: &mut Recorder<'_>) {
         r.response_id(&self.id);
         r.response_model("gpt-4o-2024-08-06");
-        r.finish_reasons(&["stop"]);
+        let finish = if self.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+        r.finish_reasons(&[finish]);
         r.usage(Usage {
             input_tokens: Some(self.input_tokens),
             output_tokens: Some(self.output_tokens),
@@ -85,19 +91,34 @@ impl RecordResponse for Completion {
             reasoning_output_tokens: Some(self.reasoning_tokens),
             ..Usage::default()
         });
-        r.output_messages(&[Message::assistant(&self.text).finish_reason("stop")]);
+        let mut message = Message::assistant(&self.text).finish_reason(finish);
+        for (id, name, city) in &self.tool_calls {
+            message = message.part(Part::ToolCall {
+                id: Some(id.clone()),
+                name: (*name).to_owned(),
+                arguments: serde_json::json!({ "city": city }),
+            });
+        }
+        r.output_messages(&[message]);
     }
 }
 
 impl Model {
-    /// A fake chat completion: sleeps like a network call would.
+    /// A fake chat completion: sleeps like a network call would, and asks for
+    /// the weather in two cities (the second call will fail), as a model's
+    /// tool calls do, each with its own call id.
     #[genai_span(kind = "chat", provider = "openai", model = self.name, sensitive = ["prompt"])]
     fn complete(&self, request: &ChatRequest<'_>, prompt: &str) -> Completion {
         std::thread::sleep(Duration::from_millis(40));
         let _ = request;
         let text = format!("plan for: {}", prompt.len());
+        let run = unique_suffix();
         Completion {
-            id: "chatcmpl-demo-1".into(),
+            id: format!("chatcmpl-{run}"),
+            tool_calls: vec![
+                (format!("call_{run}_1"), "get_weather", "Lisbon"),
+                (format!("call_{run}_2"), "get_weather", ""),
+            ],
             input_tokens: prompt.len() as i64 / 4 + 12,
             cached_tokens: 8,
             output_tokens: text.len() as i64 / 4 + 1,
@@ -202,8 +223,11 @@ impl RecordResponse for Hits {
 }
 
 /// A tool the model asked for; `call_id` is the id of the model's tool call.
+/// With content capture on, `city` is the call's arguments and the returned
+/// text its result.
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = call_id,
-             gen_ai.tool.type = "function", gen_ai.tool.description = "Current weather in a city"))]
+             gen_ai.tool.type = "function", gen_ai.tool.description = "Current weather in a city"),
+             sensitive = ["city"])]
 fn get_weather(call_id: &str, city: &str) -> Result<String, ToolError> {
     std::thread::sleep(Duration::from_millis(5));
     tracing::info!(city, "calling the weather service");
@@ -221,14 +245,17 @@ fn retrieve(query: &str, vector: &Embedding) -> Hits {
     Hits(vec!["lisbon.md", "porto.md", "faro.md"])
 }
 
+/// A custom kind: its category (reranker) comes from its name; `category = "..."`
+/// would say it explicitly.
 #[genai_span(kind = "rag.rerank")]
 fn rerank(docs: Hits) -> Vec<&'static str> {
     docs.0.into_iter().take(2).collect()
 }
 
 /// The agent: its provider is that of the model it runs on, and the tool,
-/// retrieval and embeddings calls inside it are recorded with it too.
-#[genai_span(kind = "invoke_agent", provider = "openai",
+/// retrieval and embeddings calls inside it are recorded with it too. With
+/// content capture on, `request` is its input and its answer its output.
+#[genai_span(kind = "invoke_agent", provider = "openai", sensitive = ["request"],
              attrs(gen_ai.agent.name = "trip-planner", gen_ai.agent.id = "agent-trip-1", gen_ai.agent.version = "1.2"))]
 fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
     let chat = ChatRequest {
@@ -240,10 +267,13 @@ fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
         seed: 42,
         stop: &["END"],
     };
-    let plan = model.complete(&chat, request).text;
-    let weather = get_weather("call_weather_1", "Lisbon")?;
-    // A failing tool call is recorded as an error span; the agent recovers.
-    let _ = get_weather("call_weather_2", "");
+    let completion = model.complete(&chat, request);
+    let plan = completion.text;
+    // Each tool call the model asked for, with the model's call id; the second
+    // fails and is recorded as an error span; the agent recovers.
+    let (first, second) = (&completion.tool_calls[0], &completion.tool_calls[1]);
+    let weather = get_weather(&first.0, first.2)?;
+    let _ = get_weather(&second.0, second.2);
     let query = "things to do in Lisbon";
     let vector = embed(&EmbeddingsRequest { model, dimensions: 8 }, query);
     let docs = rerank(retrieve(query, &vector));
@@ -252,6 +282,15 @@ fn plan_trip(model: &Model, request: &str) -> Result<String, ToolError> {
         .map(|t| t.text)
         .collect();
     Ok(answer)
+}
+
+/// Hex milliseconds since the epoch: fresh ids per run.
+fn unique_suffix() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    format!("{ms:x}")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -269,20 +308,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     // A fresh session id per run: each run is its own conversation.
-    let session_id = format!(
-        "demo-{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis()
-    );
-    let session = Session::builder().session_id(session_id).user_id("ada").start();
+    let request = "three days in Lisbon";
+    let mut session = Session::builder()
+        .session_id(format!("demo-{}", unique_suffix()))
+        .user_id("ada")
+        .tag("quickstart")
+        .input(request)
+        .start();
     let model = Model {
         name: "gpt-4o",
         host: "api.openai.com",
         port: 443,
     };
-    let answer = session.in_scope(|| plan_trip(&model, "three days in Lisbon"))?;
+    let answer = session.in_scope(|| plan_trip(&model, request))?;
+    // The session's answer is the trace's output in Phoenix, MLflow and Langfuse.
+    session.record_output(&answer);
     println!("{answer}");
     drop(session);
 

@@ -225,3 +225,32 @@ impl Drop for Supervised {
         let _ = self.supervisor.wait();
     }
 }
+
+/// A plain HTTP/1.0 GET on loopback: the status and the body.
+///
+/// # Errors
+///
+/// When the server cannot be reached or sends no HTTP answer.
+pub(crate) fn http_get(addr: SocketAddr, target: &str) -> Result<(u16, String), String> {
+    use std::io::Read as _;
+    let mut c = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    c.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        c,
+        "GET {target} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP answer: {raw:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status in {head:?}"))?;
+    Ok((status, body.to_owned()))
+}

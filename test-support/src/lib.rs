@@ -26,9 +26,11 @@
 mod backend;
 mod http;
 mod prometheus;
+mod pyapp;
 mod rotel;
 
 pub use backend::{BackendError, Supervised, backends_dir, free_port, repo_root, skip_requested};
 pub use http::{RecordedRequest, RecordingServer};
+pub use pyapp::{Mlflow, Phoenix};
 pub use prometheus::{Prometheus, promtool_check_metrics};
 pub use rotel::{Rotel, RotelOptions};

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::backend::{
+use crate::backend::{http_get, 
     BackendError, Supervised, announce_skip, backends_dir, free_port, run_install_script, skip_requested,
 };
 
@@ -172,21 +172,7 @@ impl Prometheus {
 
     /// A plain HTTP/1.0 GET (the answer is neither chunked nor kept alive).
     fn get(&self, target: &str) -> Result<(u16, String), String> {
-        let mut c = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-        c.set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(|e| e.to_string())?;
-        write!(c, "GET {target} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).map_err(|e| e.to_string())?;
-        let mut raw = String::new();
-        c.read_to_string(&mut raw).map_err(|e| e.to_string())?;
-        let (head, body) = raw
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("no HTTP answer: {raw:?}"))?;
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no status in {head:?}"))?;
-        Ok((status, body.to_owned()))
+        http_get(self.addr, target)
     }
 }
 
