@@ -10,13 +10,18 @@
 //! # into Phoenix, MLflow or Langfuse, with the attributes each UI reads:
 //! GENAI_TRACE_DIALECTS=openinference,mlflow,langfuse PHOENIX_COLLECTOR_ENDPOINT=http://localhost:6006 \
 //!     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true cargo run --example quickstart
+//! # flags, as the OpenTelemetry SDKs' examples take them (`--help` lists them):
+//! cargo run --example quickstart -- --otlp-endpoint http://localhost:4318 --capture-content --console json
 //! ```
+
+#[path = "common/cli.rs"]
+mod cli;
 
 use std::time::Duration;
 
 use genai_trace::{
-    ChunkRecorder, Document, Message, Part, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry, Usage,
-    genai_span,
+    ChunkRecorder, Document, Message, Part, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry,
+    Usage, genai_span,
 };
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -82,7 +87,11 @@ impl RecordResponse for Completion {
     fn record_response(&self, r: &mut Recorder<'_>) {
         r.response_id(&self.id);
         r.response_model("gpt-4o-2024-08-06");
-        let finish = if self.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+        let finish = if self.tool_calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
         r.finish_reasons(&[finish]);
         r.usage(Usage {
             input_tokens: Some(self.input_tokens),
@@ -294,11 +303,13 @@ fn unique_suffix() -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let guard = Telemetry::builder()
-        .service_name("quickstart")
-        .service_version(env!("CARGO_PKG_VERSION"))
-        .with_console()
-        .with_otlp_if_configured()
+    let flags = cli::Flags::from_args();
+    let guard = flags
+        .apply(
+            Telemetry::builder()
+                .service_name("quickstart")
+                .service_version(env!("CARGO_PKG_VERSION")),
+        )
         .install()?;
     // Log lines carry the trace, span and session ids; with an OTLP endpoint the
     // same events are exported as OTLP logs.

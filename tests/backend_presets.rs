@@ -12,7 +12,10 @@ fn chat() -> u32 {
     1
 }
 
-fn run_with(vars: Vec<(&'static str, String)>, configure: impl FnOnce(genai_trace::TelemetryBuilder) -> genai_trace::TelemetryBuilder) -> Vec<String> {
+fn run_with(
+    vars: Vec<(&'static str, String)>,
+    configure: impl FnOnce(genai_trace::TelemetryBuilder) -> genai_trace::TelemetryBuilder,
+) -> Vec<String> {
     let _lock = genai_trace::testing::exclusive();
     let guard = configure(
         Telemetry::builder()
@@ -47,13 +50,21 @@ fn langfuse_from_its_own_variables() {
     let requests = server.wait_requests(1);
     assert!(!requests.is_empty(), "nothing reached the receiver");
     for r in &requests {
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/public/otel/v1/traces"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/api/public/otel/v1/traces")
+        );
         assert_eq!(r.header("authorization"), Some("Basic cGstbGYtdGVzdDpzay1sZi10ZXN0"));
         assert_eq!(r.header("x-langfuse-ingestion-version"), Some("4"));
         assert_eq!(r.header("content-type"), Some("application/x-protobuf"));
     }
     let body = &requests[0];
-    for attr in ["langfuse.observation.type", "generation", "chain", "langfuse.session.id"] {
+    for attr in [
+        "langfuse.observation.type",
+        "generation",
+        "chain",
+        "langfuse.session.id",
+    ] {
         assert!(body_has(body, attr), "the export carries no {attr}");
     }
 }
@@ -77,7 +88,13 @@ fn phoenix_from_its_own_variables() {
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/traces"));
         assert_eq!(r.header("authorization"), Some("Bearer px-key"));
     }
-    for text in ["openinference.project.name", "trip-planner", "openinference.span.kind", "CHAIN", "LLM"] {
+    for text in [
+        "openinference.project.name",
+        "trip-planner",
+        "openinference.span.kind",
+        "CHAIN",
+        "LLM",
+    ] {
         assert!(body_has(&requests[0], text), "the export carries no {text}");
     }
 }

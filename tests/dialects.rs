@@ -50,10 +50,9 @@ impl RecordChunk for Token {
 #[genai_span(kind = "chat", provider = "openai", model = "gpt-4o", sensitive = ["prompt"])]
 fn stream(prompt: &str) -> impl Iterator<Item = Token> {
     let _ = prompt;
-    [Token("Day 1. ", false), Token("Day 2.", true)].into_iter().map(|t| {
-        std::thread::sleep(Duration::from_millis(5));
-        t
-    })
+    [Token("Day 1. ", false), Token("Day 2.", true)]
+        .into_iter()
+        .inspect(|_| std::thread::sleep(Duration::from_millis(5)))
 }
 
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.call.id = call_id), sensitive = ["city"])]
@@ -336,15 +335,16 @@ fn langfuse_completion_start_time_lies_inside_the_streamed_span() {
 
 /// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ`, computed
 /// independently of the runtime's formatter (days from a civil date).
-fn parse_iso8601(s: &str) -> u128 {
+fn parse_iso8601(iso: &str) -> u128 {
+    let s = iso;
     let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let (year, month, day) = (n(0..4), n(5..7), n(8..10));
     assert_eq!(
         (&s[4..5], &s[10..11], &s[19..20], &s[23..]),
         ("-", "T", ".", "Z"),
         "{s}"
     );
-    let days_before_year: i64 = (1970..y)
+    let days_before_year: i64 = (1970..year)
         .map(|yr| {
             if (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0 {
                 366
@@ -353,9 +353,9 @@ fn parse_iso8601(s: &str) -> u128 {
             }
         })
         .sum();
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let days = days_before_year + month_days[..usize::try_from(m - 1).unwrap()].iter().sum::<i64>() + d - 1;
+    let days = days_before_year + month_days[..usize::try_from(month - 1).unwrap()].iter().sum::<i64>() + day - 1;
     let ms = ((days * 24 + n(11..13)) * 60 + n(14..16)) * 60 * 1000 + n(17..19) * 1000 + n(20..23);
     u128::try_from(ms).unwrap()
 }
@@ -403,4 +403,36 @@ fn genai_trace_dialects_from_the_environment() {
             .iter()
             .all(|kv| !kv.key.as_str().starts_with("mlflow."))
     );
+}
+
+#[test]
+fn every_category_option_is_a_span_category() {
+    #[genai_span(kind = "a", category = "llm")]
+    fn a() {}
+    #[genai_span(kind = "b", category = "embedding")]
+    fn b() {}
+    #[genai_span(kind = "c", category = "retriever")]
+    fn c() {}
+    #[genai_span(kind = "d", category = "reranker")]
+    fn d() {}
+    #[genai_span(kind = "e", category = "tool")]
+    fn e() {}
+    #[genai_span(kind = "f", category = "agent")]
+    fn f() {}
+    #[genai_span(kind = "g", category = "chain")]
+    fn g() {}
+    #[genai_span(kind = "h", category = "guardrail")]
+    fn h() {}
+    #[genai_span(kind = "i", category = "evaluator")]
+    fn i() {}
+    let t = TestTelemetry::install();
+    for run in [a, b, c, d, e, f, g, h, i] {
+        run();
+    }
+    let spans = t.finish();
+    let categories: Vec<genai_trace::SpanCategory> = spans
+        .iter()
+        .map(|s| genai_trace::SpanCategory::parse(&string(s, "genai_trace.span.category").unwrap()).unwrap())
+        .collect();
+    assert_eq!(categories, genai_trace::SpanCategory::ALL);
 }

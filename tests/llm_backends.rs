@@ -86,19 +86,30 @@ fn phoenix_shows_roots_kinds_tools_and_sessions() {
     assert_eq!(sessions.len(), 2);
     let ids: BTreeSet<&String> = sessions.values().flatten().collect();
     assert_eq!(ids.len(), 2, "{sessions:?}");
-    assert!(sessions.values().all(|s| s.len() == 1 && s.iter().all(|id| id.starts_with("demo-"))));
+    assert!(
+        sessions
+            .values()
+            .all(|s| s.len() == 1 && s.iter().all(|id| id.starts_with("demo-")))
+    );
 
     let roots: Vec<&Value> = spans.iter().filter(|s| s["parent_id"].is_null()).collect();
     assert_eq!(roots.len(), 2);
     for root in roots {
         assert_eq!(root["span_kind"], "CHAIN");
         assert_eq!(text(root, "input.value"), "three days in Lisbon");
-        assert_eq!(text(root, "output.value"), "Day 1: Alfama. Day 2: Belém. Day 3: Sintra.");
+        assert_eq!(
+            text(root, "output.value"),
+            "Day 1: Alfama. Day 2: Belém. Day 3: Sintra."
+        );
     }
     let tools: Vec<&Value> = spans.iter().filter(|s| s["span_kind"] == "TOOL").collect();
     assert_eq!(tools.len(), 4);
     let call_ids: BTreeSet<&str> = tools.iter().map(|t| text(t, "gen_ai.tool.call.id")).collect();
-    assert_eq!(call_ids.len(), 4, "every tool call has the model's own id: {call_ids:?}");
+    assert_eq!(
+        call_ids.len(),
+        4,
+        "every tool call has the model's own id: {call_ids:?}"
+    );
     let ok = tools.iter().find(|t| t["status_code"] != "ERROR").unwrap();
     assert_eq!(text(ok, "input.value"), "Lisbon");
     assert_eq!(text(ok, "output.value"), "sunny in Lisbon");
@@ -111,7 +122,8 @@ fn phoenix_shows_roots_kinds_tools_and_sessions() {
         assert!(!text(s, "output.value").starts_with('{'), "raw JSON output: {s:#}");
     }
     assert!(
-        llm.iter().any(|s| attr(s, "gen_ai.response.time_to_first_chunk").is_some()),
+        llm.iter()
+            .any(|s| attr(s, "gen_ai.response.time_to_first_chunk").is_some()),
         "the streamed chat's time to first token"
     );
     for (kind, n) in [("AGENT", 2), ("RETRIEVER", 2), ("EMBEDDING", 2), ("RERANKER", 2)] {
@@ -137,7 +149,13 @@ fn mlflow_shows_previews_types_tools_and_sessions() {
     assert_eq!(traces.len(), 2);
     let mut sessions = BTreeSet::new();
     for t in &traces {
-        assert_eq!(t["request_preview"].as_str().map(|p| p.contains("three days in Lisbon")), Some(true), "{t:#}");
+        assert_eq!(
+            t["request_preview"]
+                .as_str()
+                .map(|p| p.contains("three days in Lisbon")),
+            Some(true),
+            "{t:#}"
+        );
         assert_eq!(
             t["response_preview"].as_str().map(|p| p.contains("Day 3: Sintra.")),
             Some(true),
@@ -152,7 +170,15 @@ fn mlflow_shows_previews_types_tools_and_sessions() {
             assert!(!ty.is_empty() && ty != "UNKNOWN", "{} has type {ty:?}", s["name"]);
         }
         let types: BTreeSet<&str> = spans.iter().filter_map(|s| s["span_type"].as_str()).collect();
-        for ty in ["CHAIN", "AGENT", "CHAT_MODEL", "TOOL", "EMBEDDING", "RETRIEVER", "RERANKER"] {
+        for ty in [
+            "CHAIN",
+            "AGENT",
+            "CHAT_MODEL",
+            "TOOL",
+            "EMBEDDING",
+            "RETRIEVER",
+            "RERANKER",
+        ] {
             assert!(types.contains(ty), "{ty} missing: {types:?}");
         }
         let tool = spans

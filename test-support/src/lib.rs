@@ -31,6 +31,6 @@ mod rotel;
 
 pub use backend::{BackendError, Supervised, backends_dir, free_port, repo_root, skip_requested};
 pub use http::{RecordedRequest, RecordingServer};
-pub use pyapp::{Mlflow, Phoenix};
 pub use prometheus::{Prometheus, promtool_check_metrics};
+pub use pyapp::{Mlflow, Phoenix};
 pub use rotel::{Rotel, RotelOptions};

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::backend::{http_get, 
-    BackendError, Supervised, announce_skip, backends_dir, free_port, run_install_script, skip_requested,
+use crate::backend::{
+    BackendError, Supervised, announce_skip, backends_dir, free_port, http_get, run_install_script, skip_requested,
 };
 
 /// How long Prometheus may take to be ready (0.3 s measured).

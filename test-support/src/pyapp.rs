@@ -44,7 +44,10 @@ fn wait_http_ok(process: &Supervised, backend: &'static str, addr: SocketAddr, p
         if Instant::now() > deadline {
             return Err(BackendError {
                 backend,
-                what: format!("{path} not ready after {START_TIMEOUT:?}; log:\n{}", process.log_tail(40)),
+                what: format!(
+                    "{path} not ready after {START_TIMEOUT:?}; log:\n{}",
+                    process.log_tail(40)
+                ),
                 fix: "see the log above".into(),
             });
         }
@@ -277,8 +280,7 @@ impl Mlflow {
             let traces = self.traces();
             let complete = |t: &Vec<Value>| {
                 t.len() >= n
-                    && t
-                        .iter()
+                    && t.iter()
                         .all(|t| t["spans"].as_array().is_some_and(|s| s.len() >= spans_each))
             };
             match &traces {

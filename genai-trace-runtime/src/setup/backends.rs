@@ -4,6 +4,8 @@
 //! protocol and dialect that backend's documentation requires, exporting
 //! traces only (none of the three takes OTLP metrics or logs there).
 
+use base64::Engine as _;
+
 use crate::base::errors::ConfigWarning;
 use crate::base::secret::Secret;
 use crate::export::dialect::Dialects;
@@ -87,7 +89,6 @@ impl Backend {
                         "Langfuse needs LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY",
                     ));
                 };
-                use base64::Engine as _;
                 let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{}", sk.expose()));
                 let url = env.langfuse_base_url.as_deref().unwrap_or(LANGFUSE_DEFAULT_URL);
                 base.endpoint(format!("{}/api/public/otel", url.trim_end_matches('/')))
@@ -138,8 +139,10 @@ mod tests {
 
     #[test]
     fn datadog_preset_is_the_llm_observability_intake() {
-        let (endpoint, protocol, headers, metrics) =
-            resolved(Backend::Datadog, &[("DD_API_KEY", "dd-key-1"), ("DD_SITE", "datadoghq.eu")]);
+        let (endpoint, protocol, headers, metrics) = resolved(
+            Backend::Datadog,
+            &[("DD_API_KEY", "dd-key-1"), ("DD_SITE", "datadoghq.eu")],
+        );
         assert_eq!(endpoint, "https://otlp.datadoghq.eu/v1/traces");
         assert_eq!(protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(
@@ -175,7 +178,10 @@ mod tests {
         assert_eq!(
             headers,
             [
-                ("Authorization".to_owned(), "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0".to_owned()),
+                (
+                    "Authorization".to_owned(),
+                    "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0".to_owned()
+                ),
                 ("x-langfuse-ingestion-version".to_owned(), "4".to_owned())
             ]
         );
@@ -187,7 +193,10 @@ mod tests {
         assert_eq!(endpoint, "https://cloud.langfuse.com/api/public/otel/v1/traces");
         let (endpoint, _, headers, _) = resolved(
             Backend::Phoenix,
-            &[("PHOENIX_COLLECTOR_ENDPOINT", "https://app.phoenix.arize.com/v1/traces"), ("PHOENIX_API_KEY", "px")],
+            &[
+                ("PHOENIX_COLLECTOR_ENDPOINT", "https://app.phoenix.arize.com/v1/traces"),
+                ("PHOENIX_API_KEY", "px"),
+            ],
         );
         assert_eq!(endpoint, "https://app.phoenix.arize.com/v1/traces");
         assert_eq!(headers, [("authorization".to_owned(), "Bearer px".to_owned())]);

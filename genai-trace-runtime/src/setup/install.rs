@@ -305,7 +305,8 @@ impl TelemetryBuilder {
         let backends = resolve::backends(self, env);
         // A backend preset stands for the default OTLP exporter, unless
         // OTEL_TRACES_EXPORTER names exporters explicitly.
-        if specs.is_empty() && self.tracer_provider.is_none() && (backends.is_empty() || env.traces_exporter.is_some()) {
+        if specs.is_empty() && self.tracer_provider.is_none() && (backends.is_empty() || env.traces_exporter.is_some())
+        {
             specs = exporters_from_env(env);
         }
         for backend in backends {
