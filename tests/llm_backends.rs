@@ -2,7 +2,8 @@
 //! servers started by the test, read back through their own APIs: what a user
 //! opening either UI sees first — roots with input and output, no span of
 //! unknown kind, tools with arguments and results, runs grouped by session,
-//! token counts and time to first token.
+//! token counts and time to first token. And the same demo at a real
+//! collector (rotel), for the Langfuse dialect's attributes.
 //!
 //! The demo is the `quickstart` example binary that `cargo test` builds beside
 //! the tests (run `cargo build --example quickstart --all-features` first when
@@ -13,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::process::Command;
 
-use genai_trace_test_support::{Mlflow, Phoenix};
+use genai_trace_test_support::{Mlflow, Phoenix, Rotel};
 use serde_json::Value;
 
 /// The demo's spans per run: session, agent, 2 chats, 2 tools, embeddings,
@@ -195,4 +196,77 @@ fn mlflow_shows_previews_types_tools_and_sessions() {
         );
     }
     assert_eq!(sessions.len(), 2, "each run is its own session");
+}
+
+/// Langfuse is not runnable here; its dialect is checked on what a real
+/// collector received from the demo.
+#[test]
+fn langfuse_dialect_at_a_real_collector() {
+    let Some(rotel) = Rotel::require("langfuse_dialect_at_a_real_collector") else {
+        return;
+    };
+    run_demo(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", rotel.http.clone()),
+        ("OTEL_METRICS_EXPORTER", "none".into()),
+        ("OTEL_LOGS_EXPORTER", "none".into()),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging".into()),
+    ]);
+    let spans = rotel.wait_spans(DEMO_SPANS, |s| {
+        s["resource"]["deployment.environment.name"] == "staging"
+    });
+    assert_eq!(spans.len(), DEMO_SPANS);
+    for s in &spans {
+        let ty = s["attributes"]["langfuse.observation.type"].as_str().unwrap_or("");
+        assert!(
+            ["generation", "embedding", "retriever", "span", "tool", "agent", "chain"].contains(&ty),
+            "{} has observation type {ty:?}",
+            s["name"]
+        );
+        assert_eq!(s["attributes"]["langfuse.environment"], "staging", "{}", s["name"]);
+    }
+    let streamed = spans
+        .iter()
+        .find(|s| s["attributes"]["gen_ai.request.stream"] == true)
+        .expect("the streamed chat");
+    let iso = streamed["attributes"]["langfuse.observation.completion_start_time"]
+        .as_str()
+        .expect("completion_start_time");
+    let at_ms = iso8601_ms(iso);
+    let ns = |k: &str| {
+        streamed[k]
+            .as_u64()
+            .or_else(|| streamed[k].as_str()?.parse().ok())
+            .unwrap()
+    };
+    let (start, end) = (
+        u128::from(ns("start_time_unix_nano")) / 1_000_000,
+        u128::from(ns("end_time_unix_nano")) / 1_000_000,
+    );
+    assert!(
+        start <= at_ms && at_ms <= end,
+        "{iso} outside the span [{start}, {end}] ms"
+    );
+    let root = spans.iter().find(|s| s["parent_span_id"] == "").unwrap();
+    assert_eq!(root["attributes"]["langfuse.trace.input"], "three days in Lisbon");
+    assert_eq!(
+        root["attributes"]["langfuse.trace.output"],
+        "Day 1: Alfama. Day 2: Belém. Day 3: Sintra."
+    );
+    assert_eq!(
+        root["attributes"]["langfuse.trace.tags"],
+        serde_json::json!(["quickstart"])
+    );
+    let failed = spans
+        .iter()
+        .find(|s| s["status"]["code"] == "ERROR")
+        .expect("the failed tool");
+    assert_eq!(failed["attributes"]["langfuse.observation.level"], "ERROR");
+}
+
+/// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ` (through the
+/// system's `date`, independent of the runtime's formatter).
+fn iso8601_ms(iso: &str) -> u128 {
+    let out = Command::new("date").args(["-u", "-d", iso, "+%s%3N"]).output().unwrap();
+    assert!(out.status.success(), "date cannot read {iso}");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
