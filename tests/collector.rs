@@ -290,6 +290,52 @@ fn otlp_logs_carry_the_trace_ids_of_their_spans() {
     assert_eq!(spans[0]["span_id"], log["span_id"], "the log points at its span");
 }
 
+/// With OTLP logs on, the inference details event is a log record (as GenAI
+/// events are in the conventions): its event name, the span's trace context,
+/// the call's attributes, and content as structured values, not JSON text.
+#[cfg(feature = "logs")]
+#[test]
+fn the_details_event_is_a_structured_log_record_when_logs_are_on() {
+    #[genai_span(kind = "chat", provider = "openai", model = "gpt-4o", sensitive = ["question"])]
+    fn ask(question: &str) -> usize {
+        question.len()
+    }
+    let Some(rotel) = Rotel::require("the_details_event_is_a_structured_log_record_when_logs_are_on") else {
+        return;
+    };
+    let _l = genai_trace::testing::exclusive();
+    let guard = Telemetry::builder()
+        .env_lookup(|_| None)
+        .service_name(unique("details-log"))
+        .content_capture(genai_trace::ContentCapture::EventOnly)
+        .with_otlp(OtlpExporter::http().endpoint(&rotel.http))
+        .install()
+        .unwrap();
+    let trace = genai_trace::span("turn").in_scope(|| {
+        ask("weather in Lisbon?");
+        genai_trace::current_trace_id().unwrap()
+    });
+    guard.shutdown().unwrap();
+    let logs = rotel.wait_logs(1, in_trace(&trace));
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    let log = &logs[0];
+    assert_eq!(log["event_name"], "gen_ai.client.inference.operation.details");
+    assert_eq!(log["attributes"]["gen_ai.operation.name"], "chat");
+    assert_eq!(log["attributes"]["gen_ai.request.model"], "gpt-4o");
+    assert_eq!(
+        log["attributes"]["gen_ai.input.messages"],
+        serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": "weather in Lisbon?"}]}]),
+        "structured, not a JSON string"
+    );
+    let spans = rotel.wait_spans(1, |s| s["trace_id"] == trace.as_str() && s["name"] == "chat gpt-4o");
+    assert_eq!(log["span_id"], spans[0]["span_id"], "the record points at its span");
+    assert_eq!(spans[0]["events"], serde_json::json!([]), "not also a span event");
+    assert!(
+        spans[0]["attributes"].get("gen_ai.input.messages").is_none(),
+        "event only"
+    );
+}
+
 /// A collector stopped mid-run and started again on the same ports: no span
 /// vanishes uncounted (exported, failed, dropped or lost), and the export
 /// resumes once it is back.

@@ -54,6 +54,9 @@ pub(crate) struct Active {
     pub(crate) started: Arc<AtomicU64>,
     #[cfg(feature = "logs")]
     pub(crate) logger_provider: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    /// With OTLP logs on: the logger the inference details event is emitted through.
+    #[cfg(feature = "logs")]
+    pub(crate) details_logger: Option<opentelemetry_sdk::logs::SdkLogger>,
     /// The registry of the Prometheus reader, for [`prometheus_exposition`].
     #[cfg(feature = "prometheus")]
     pub(crate) prometheus: Option<crate::export::prometheus::PrometheusRegistry>,

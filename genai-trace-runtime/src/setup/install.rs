@@ -274,6 +274,11 @@ impl TelemetryBuilder {
                 started,
                 #[cfg(feature = "logs")]
                 logger_provider: providers.logger.clone(),
+                #[cfg(feature = "logs")]
+                details_logger: providers.logger.as_ref().map(|lp| {
+                    use opentelemetry::logs::LoggerProvider as _;
+                    lp.logger_with_scope(scope.clone())
+                }),
                 #[cfg(feature = "prometheus")]
                 prometheus: prometheus.map(|(_, registry)| registry),
             },

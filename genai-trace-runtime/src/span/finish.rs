@@ -15,6 +15,7 @@ use crate::pipeline::held::HeldTrace;
 use crate::pipeline::state::{Active, HOLDING};
 use crate::span::call::{CallData, CallState, Recording};
 use crate::span::callsite::CallSite;
+use crate::span::details;
 
 /// `later - earlier`, zero if the wall clock stepped back in between.
 pub(super) fn elapsed(earlier: SystemTime, later: SystemTime) -> Duration {
@@ -90,8 +91,10 @@ fn finish_call(
         Recording::Own => {
             let Some(mut span) = d.span.take() else { return };
             if !d.buf.event.is_empty() {
-                let event = details_event(&d.buf.kvs, std::mem::take(&mut d.buf.event));
-                span.add_event(Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT), event);
+                let event = details::attributes(&d.buf.kvs, std::mem::take(&mut d.buf.event));
+                if let Some(event) = details::emit_as_log(active, &span.span_context, ended, event) {
+                    span.add_event(Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT), event);
+                }
             }
             if d.buf.truncated {
                 span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
@@ -126,7 +129,9 @@ fn finish_call(
                 if let Some(op) = site.and_then(|s| s.operation) {
                     event.insert(0, KeyValue::new(sc::GEN_AI_OPERATION_NAME, op));
                 }
-                span.add_event(sc::INFERENCE_DETAILS_EVENT, event);
+                if let Some(event) = details::emit_as_log(active, span.span_context(), ended, event) {
+                    span.add_event(sc::INFERENCE_DETAILS_EVENT, event);
+                }
             }
             if d.buf.truncated {
                 span.set_attribute(KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
@@ -146,22 +151,4 @@ fn finish_call(
             }
         }
     }
-}
-
-/// The `gen_ai.client.inference.operation.details` event: the call's GenAI,
-/// server and error attributes (the event's group in the conventions extends
-/// the inference span's attributes, `gen_ai.operation.name` Required), then its
-/// content, so the event stands on its own wherever it is stored.
-fn details_event(span_attributes: &[KeyValue], content: Vec<KeyValue>) -> Vec<KeyValue> {
-    let mut event: Vec<KeyValue> = span_attributes
-        .iter()
-        .filter(|kv| {
-            let k = kv.key.as_str();
-            (k.starts_with("gen_ai.") || k.starts_with("server.") || k == sc::ERROR_TYPE)
-                && !content.iter().any(|c| c.key == kv.key)
-        })
-        .cloned()
-        .collect();
-    event.extend(content);
-    event
 }

@@ -9,7 +9,8 @@
 //! ```text
 //! error, callsite   (leaves: error classes; the call site and start attributes)
 //! call              (the pooled call state and its writes)      → callsite
-//! current, open, finish                                         → call
+//! details           (the inference details event: span event or log record)
+//! current, open, finish                                         → call, details
 //! guard             (SpanGuard: start, attach, record, end)      → all above
 //! future, stream    (bodies, futures, streams inside a span)    → guard
 //! manual            (hand-written spans, current-span writes)   → guard, future, stream
@@ -22,6 +23,7 @@
 pub(crate) mod call;
 pub(crate) mod callsite;
 pub(crate) mod current;
+pub(crate) mod details;
 pub(crate) mod error;
 pub(crate) mod finish;
 pub(crate) mod future;
