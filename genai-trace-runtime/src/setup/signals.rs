@@ -148,7 +148,7 @@ impl SignalBuilders {
         )),
         allow(unused_variables, clippy::ptr_arg)
     )]
-    #[cfg_attr(not(any(feature = "otlp-http", feature = "otlp-grpc")), allow(clippy::unused_self))]
+    #[allow(clippy::unused_self, reason = "self is used only with metrics, logs or gRPC")]
     pub(crate) fn otlp_span_exporter(
         &mut self,
         o: &OtlpExporter,
@@ -178,7 +178,7 @@ impl SignalBuilders {
     #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
     #[cfg_attr(
         not(any(feature = "metrics", feature = "logs")),
-        allow(unused_variables, clippy::unused_self, clippy::unnecessary_wraps)
+        allow(unused_variables, clippy::unused_self, clippy::unnecessary_wraps, clippy::ptr_arg)
     )]
     pub(crate) fn otlp_without_traces(
         &mut self,

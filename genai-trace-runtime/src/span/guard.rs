@@ -287,6 +287,7 @@ impl SpanGuard {
     /// `true` when this call's stream chunks are timed for
     /// `gen_ai.client.operation.time_per_output_chunk`: a GenAI operation, with
     /// metrics installed.
+    #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
     pub(crate) fn times_chunks(&self) -> bool {
         #[cfg(feature = "metrics")]
         return self
