@@ -25,25 +25,13 @@ VENV="$DIR/venv-$APP"
 
 fail() { echo "install-pyapp $APP: $*" >&2; exit 1; }
 say() { echo "install-pyapp $APP: $*" >&2; }
+# shellcheck source=venv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.install-$APP.lock"
 flock 9
 
-if ! { [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.installed" 2>/dev/null)" = "$REQ" ]; }; then
-  PY="${PYTHON:-python3}"
-  command -v "$PY" >/dev/null 2>&1 \
-    || fail "no $PY on PATH. Fix: install Python 3 (Debian: apt-get install -y python3 python3-venv)"
-  "$PY" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 9) else 1)' 2>/dev/null \
-    || fail "$PY is older than 3.9 or cannot create venvs. Fix: apt-get install -y python3-venv (or set PYTHON=/path/to/python3)"
-  say "installing $REQ into $VENV (about 850 MB; 1-2 minutes cold)"
-  start=$SECONDS
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV" || fail "could not create a venv at $VENV. Fix: apt-get install -y python3-venv"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$REQ" \
-    || { rm -rf "$VENV"; fail "pip install $REQ failed (output above). Fix: check that PyPI is reachable, then rerun $0 $APP"; }
-  printf '%s' "$REQ" > "$VENV/.installed"
-  say "installed in $((SECONDS - start)) s"
-fi
+ensure_venv "$VENV" "$REQ" "$0 $APP"
 
 printf '%s\n' "$VENV"

@@ -24,6 +24,8 @@ MARKER="rotel==$ROTEL_VERSION"
 
 fail() { echo "install-rotel: $*" >&2; exit 1; }
 say() { echo "install-rotel: $*" >&2; }
+# shellcheck source=venv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.install-rotel.lock"
@@ -33,21 +35,7 @@ agent_path() {
   "$VENV/bin/python" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))'
 }
 
-if ! { [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.installed" 2>/dev/null)" = "$MARKER" ]; }; then
-  PY="${PYTHON:-python3}"
-  command -v "$PY" >/dev/null 2>&1 \
-    || fail "no $PY on PATH. Fix: install Python 3 (Debian: apt-get install -y python3 python3-venv)"
-  "$PY" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 9) else 1)' 2>/dev/null \
-    || fail "$PY is older than 3.9 or cannot create venvs. Fix: apt-get install -y python3-venv (or set PYTHON=/path/to/python3)"
-  say "installing $MARKER into $VENV"
-  start=$SECONDS
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV" || fail "could not create a venv at $VENV. Fix: apt-get install -y python3-venv"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$MARKER" \
-    || { rm -rf "$VENV"; fail "pip install $MARKER failed (output above). Fix: check that PyPI is reachable, then rerun $0"; }
-  printf '%s' "$MARKER" > "$VENV/.installed"
-  say "installed in $((SECONDS - start)) s"
-fi
+ensure_venv "$VENV" "$MARKER" "$0"
 
 AGENT="$(agent_path)"
 [ -x "$AGENT" ] || fail "rotel-agent is not at $AGENT. Fix: rm -rf $VENV and rerun $0"
