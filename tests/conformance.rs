@@ -10,340 +10,17 @@
 //! `gen_ai_latest_experimental` switch. A planted fault must be caught.
 #![cfg(all(feature = "testing", feature = "metrics"))]
 
-use std::collections::BTreeSet;
-use std::sync::OnceLock;
-
-use genai_trace::opentelemetry::trace::{SpanKind, Status};
-use genai_trace::opentelemetry::{Array, KeyValue, Value};
-use genai_trace::opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics, ScopeMetrics};
-use genai_trace::opentelemetry_sdk::trace::SpanData;
+use genai_trace::opentelemetry::KeyValue;
 use genai_trace::testing::TestTelemetry;
 use genai_trace::{
     ChunkRecorder, ContentCapture, Document, Message, RecordChunk, RecordRequest, RecordResponse, Recorder, Session,
     Usage, genai_span,
 };
-use serde_json::Value as Json;
 
-// --- the registry's facts ---------------------------------------------------------
+#[path = "conformance/check.rs"]
+mod check;
 
-fn registry() -> &'static Json {
-    static R: OnceLock<Json> = OnceLock::new();
-    R.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/semconv-v1.41.0.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    })
-}
-
-/// What a call had to give: the attributes whose information it supplied.
-#[derive(Clone, Debug, Default)]
-struct Facts {
-    available: BTreeSet<&'static str>,
-    streaming: bool,
-    content: bool,
-}
-
-/// Names checked against the registry: ours go under `genai_trace.*`.
-fn convention_key(k: &str) -> bool {
-    k.starts_with("gen_ai.") || k.starts_with("openai.") || k.starts_with("server.") || k == "error.type"
-}
-
-/// The conventions' JSON schema of a content attribute (v1.41.0's
-/// docs/gen-ai/gen-ai-*.json, copied into tests/conformance/schemas).
-fn content_schema(key: &str) -> Option<&'static jsonschema::Validator> {
-    static SCHEMAS: OnceLock<Vec<(&'static str, jsonschema::Validator)>> = OnceLock::new();
-    let schemas = SCHEMAS.get_or_init(|| {
-        [
-            ("gen_ai.input.messages", "input-messages"),
-            ("gen_ai.output.messages", "output-messages"),
-            ("gen_ai.system_instructions", "system-instructions"),
-            ("gen_ai.tool.definitions", "tool-definitions"),
-            ("gen_ai.retrieval.documents", "retrieval-documents"),
-        ]
-        .into_iter()
-        .map(|(key, file)| {
-            let path = format!(
-                "{}/tests/conformance/schemas/gen-ai-{file}.json",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let schema: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            (key, jsonschema::validator_for(&schema).unwrap())
-        })
-        .collect()
-    });
-    schemas.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
-}
-
-/// Content recorded as JSON text must be valid JSON that its schema accepts.
-fn check_content(problems: &mut Vec<String>, what: &str, kv: &KeyValue) {
-    let Some(schema) = content_schema(kv.key.as_str()) else {
-        return;
-    };
-    let Value::String(text) = &kv.value else {
-        return; // the type check reports it
-    };
-    match serde_json::from_str::<Json>(text.as_str()) {
-        Err(e) => problems.push(format!("{what}: {} is not JSON ({e}): {text}", kv.key)),
-        Ok(instance) => {
-            for error in schema.iter_errors(&instance) {
-                problems.push(format!(
-                    "{what}: {} breaks its schema at {}: {error}",
-                    kv.key, error.instance_path
-                ));
-            }
-        }
-    }
-}
-
-/// Type, enum spelling, known and not deprecated; content against its schema.
-fn check_value(problems: &mut Vec<String>, what: &str, kv: &KeyValue) {
-    let key = kv.key.as_str();
-    if !convention_key(key) {
-        return;
-    }
-    let reg = registry();
-    if reg["deprecated"].as_array().unwrap().iter().any(|d| d == key) {
-        problems.push(format!("{what}: deprecated attribute {key}"));
-        return;
-    }
-    let Some(def) = reg["attributes"].get(key) else {
-        problems.push(format!("{what}: {key} is not in the registry"));
-        return;
-    };
-    let ok = matches!(
-        (def["type"].as_str().unwrap(), &kv.value),
-        ("string", Value::String(_))
-            | ("int", Value::I64(_))
-            | ("double", Value::F64(_))
-            | ("boolean", Value::Bool(_))
-            | ("string[]", Value::Array(Array::String(_)))
-            | ("any", _)
-    );
-    if !ok {
-        problems.push(format!(
-            "{what}: {key} is {:?}, the registry says {}",
-            kv.value, def["type"]
-        ));
-    }
-    check_content(problems, what, kv);
-    // Closed in practice for these: a value that is not a member is a misspelling.
-    let closed = ["gen_ai.operation.name", "gen_ai.token.type", "gen_ai.output.type"];
-    if let (Some(members), Value::String(v)) = (def.get("members"), &kv.value)
-        && closed.contains(&key)
-        && !members.as_array().unwrap().iter().any(|m| m == v.as_str())
-    {
-        problems.push(format!("{what}: {key}={v} is not one of {members}"));
-    }
-}
-
-/// Whether the registry's condition on `key` holds for this call.
-fn condition_holds(condition: &str, key: &str, present: &dyn Fn(&str) -> bool, failed: bool, facts: &Facts) -> bool {
-    match condition.trim() {
-        "if the operation ended in an error" => failed,
-        "If `server.address` is set." => present("server.address"),
-        c if c.starts_with("If and only if the request is streaming") => facts.streaming,
-        "If available."
-        | "when available"
-        | "if available"
-        | "if applicable."
-        | "if applicable"
-        | "when applicable"
-        | "If provided by the application."
-        | "if available, in the request, and !=1"
-        | "if applicable and if the request includes a seed"
-        | "when applicable and if the request includes an output format."
-        | "if the request was a streaming request"
-        | "if the request includes a service_tier and the value is not 'auto'"
-        | "if the response was received and includes a service_tier" => facts.available.contains(key),
-        other => panic!(
-            "the registry has a condition this test cannot evaluate yet: {other:?} (on {key}); teach condition_holds"
-        ),
-    }
-}
-
-/// Checks `attrs` against a group's attributes and levels.
-fn check_levels(problems: &mut Vec<String>, what: &str, group: &Json, attrs: &[KeyValue], failed: bool, facts: &Facts) {
-    let present = |k: &str| attrs.iter().any(|kv| kv.key.as_str() == k);
-    for (key, level) in group["attributes"].as_object().unwrap() {
-        let key = key.as_str();
-        let has = present(key);
-        let missing = match level {
-            Json::String(l) if l == "required" => !has,
-            Json::String(l) if l == "opt_in" => {
-                if has && !facts.content {
-                    problems.push(format!("{what}: opt-in {key} recorded with content capture off"));
-                }
-                facts.content && facts.available.contains(key) && !has
-            }
-            Json::String(_) => facts.available.contains(key) && !has,
-            Json::Object(o) => {
-                let (kind, condition) = o.iter().next().unwrap();
-                let holds = condition_holds(condition.as_str().unwrap(), key, &present, failed, facts);
-                if kind == "conditionally_required" && key == "error.type" && has && !failed {
-                    problems.push(format!("{what}: error.type on a call that did not fail"));
-                }
-                holds && !has
-            }
-            other => panic!("unknown level {other}"),
-        };
-        if missing {
-            problems.push(format!("{what}: {key} ({level}) is missing"));
-        }
-    }
-}
-
-/// The span group of a GenAI span, by operation and kind.
-fn span_group(operation: &str, kind: &SpanKind) -> Option<&'static str> {
-    Some(match (operation, kind) {
-        ("chat" | "text_completion" | "generate_content", _) => "span.gen_ai.inference.client",
-        ("embeddings", _) => "span.gen_ai.embeddings.client",
-        ("retrieval", _) => "span.gen_ai.retrieval.client",
-        ("execute_tool", _) => "span.gen_ai.execute_tool.internal",
-        ("create_agent", _) => "span.gen_ai.create_agent.client",
-        ("invoke_agent", SpanKind::Client) => "span.gen_ai.invoke_agent.client",
-        ("invoke_agent", _) => "span.gen_ai.invoke_agent.internal",
-        ("invoke_workflow", _) => "span.gen_ai.invoke_workflow.internal",
-        _ => return None,
-    })
-}
-
-/// Every problem of one exported span (empty when it conforms).
-fn check_span(span: &SpanData, facts: &Facts) -> Vec<String> {
-    let mut problems = Vec::new();
-    let what = format!("span {:?}", span.name);
-    let attrs: Vec<KeyValue> = span.attributes.clone();
-    for kv in &attrs {
-        check_value(&mut problems, &what, kv);
-    }
-    let Some(op) = attrs.iter().find(|kv| kv.key.as_str() == "gen_ai.operation.name") else {
-        return problems; // not a GenAI span: names only
-    };
-    let op = op.value.as_str().into_owned();
-    let Some(group) = span_group(&op, &span.span_kind) else {
-        problems.push(format!("{what}: no span of the conventions has operation {op:?}"));
-        return problems;
-    };
-    let group = &registry()["spans"][group];
-    let failed = matches!(span.status, Status::Error { .. });
-    check_levels(&mut problems, &what, group, &attrs, failed, facts);
-    // OpenAI's inference spans extend the generic ones with `openai.*`.
-    let openai = attrs
-        .iter()
-        .any(|kv| kv.key.as_str() == "gen_ai.provider.name" && kv.value.as_str() == "openai");
-    if openai && ["chat", "text_completion", "generate_content"].contains(&op.as_str()) {
-        let openai_group = &registry()["spans"]["span.openai.inference.client"];
-        check_levels(
-            &mut problems,
-            &format!("{what} (openai)"),
-            openai_group,
-            &attrs,
-            failed,
-            facts,
-        );
-    }
-    let kind = format!("{:?}", span.span_kind).to_lowercase();
-    if group["kind"] != kind.as_str() {
-        problems.push(format!("{what}: kind {kind}, the conventions say {}", group["kind"]));
-    }
-    if let Some(pattern) = group["name"].as_str() {
-        let mut name = pattern.to_owned();
-        for kv in &attrs {
-            name = name.replace(&format!("{{{}}}", kv.key.as_str()), &kv.value.as_str());
-        }
-        // A placeholder whose attribute is not available falls away.
-        let name = name
-            .split(' ')
-            .filter(|p| !p.starts_with('{'))
-            .collect::<Vec<_>>()
-            .join(" ");
-        if span.name != name {
-            problems.push(format!("{what}: the conventions name it {name:?}"));
-        }
-    }
-    for event in &span.events.events {
-        let ewhat = format!("{what} event {}", event.name);
-        for kv in &event.attributes {
-            check_value(&mut problems, &ewhat, kv);
-        }
-        if let Some(group) = registry()["events"].get(event.name.as_ref()) {
-            // Events carry the call's attributes and its content (always on when emitted).
-            let efacts = Facts {
-                content: true,
-                ..facts.clone()
-            };
-            check_levels(&mut problems, &ewhat, group, &event.attributes, failed, &efacts);
-        } else if event.name != "exception" {
-            problems.push(format!("{ewhat}: not an event of the conventions"));
-        }
-    }
-    problems
-}
-
-/// Every problem of the exported metric points.
-fn check_metrics(metrics: &[ResourceMetrics]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let reg = registry();
-    for m in metrics
-        .iter()
-        .flat_map(ResourceMetrics::scope_metrics)
-        .flat_map(ScopeMetrics::metrics)
-    {
-        let name = m.name();
-        if !name.starts_with("gen_ai.") {
-            continue;
-        }
-        let Some(def) = reg["metrics"].get(name) else {
-            problems.push(format!("metric {name} is not in the registry"));
-            continue;
-        };
-        if def["unit"] != m.unit() {
-            problems.push(format!(
-                "metric {name}: unit {:?}, the conventions say {}",
-                m.unit(),
-                def["unit"]
-            ));
-        }
-        let points: Vec<(Vec<KeyValue>, Vec<f64>)> = match m.data() {
-            AggregatedMetrics::F64(MetricData::Histogram(h)) => h
-                .data_points()
-                .map(|p| (p.attributes().cloned().collect(), p.bounds().collect()))
-                .collect(),
-            AggregatedMetrics::U64(MetricData::Histogram(h)) => h
-                .data_points()
-                .map(|p| (p.attributes().cloned().collect(), p.bounds().collect()))
-                .collect(),
-            _ => {
-                problems.push(format!("metric {name} is not a histogram"));
-                continue;
-            }
-        };
-        let buckets: Vec<f64> = def["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_f64().unwrap())
-            .collect();
-        for (attrs, bounds) in points {
-            let what = format!("metric {name} point {attrs:?}");
-            if bounds != buckets {
-                problems.push(format!("{what}: buckets {bounds:?}, the conventions say {buckets:?}"));
-            }
-            for kv in &attrs {
-                check_value(&mut problems, &what, kv);
-            }
-            let failed = attrs.iter().any(|kv| kv.key.as_str() == "error.type");
-            // Metric points carry what the call had; "available" is what is there.
-            let facts = Facts {
-                available: attrs
-                    .iter()
-                    .map(|kv| &*Box::leak(kv.key.as_str().to_owned().into_boxed_str()))
-                    .collect(),
-                ..Facts::default()
-            };
-            check_levels(&mut problems, &what, def, &attrs, failed, &facts);
-        }
-    }
-    problems
-}
+use check::{Facts, ObservedSpan, check_content, check_points, check_span, points_from_sdk};
 
 // --- the calls ------------------------------------------------------------------
 
@@ -584,7 +261,7 @@ fn workflow(fail: bool) -> Result<(), ApiError> {
 
 /// Every operation once, successful or failed, inside a session.
 fn call_every_operation(fail: bool) {
-    let session = Session::builder().session_id("conv-1").start();
+    let session = Session::builder().session_id("conv-1").input(&"plan my week").start();
     session.in_scope(|| {
         let _ = chat(&Request(true), "hi", fail);
         let _ = complete(&Request(true), "hi", fail);
@@ -706,7 +383,9 @@ fn check_run(mode: ContentCapture, switch: bool, fail: bool) -> Vec<String> {
             .iter()
             .any(|kv| kv.key.as_str() == "gen_ai.request.stream");
         let Some((_, available, _)) = cases.iter().find(|(name, _, s)| *name == span.name && *s == streaming) else {
-            if span.name != "session" {
+            if span.name == "session" {
+                problems.extend(check_span(&ObservedSpan::from_sdk(span), &Facts::default()));
+            } else {
                 problems.push(format!("unexpected span {:?}", span.name));
             }
             continue;
@@ -716,11 +395,11 @@ fn check_run(mode: ContentCapture, switch: bool, fail: bool) -> Vec<String> {
             streaming,
             content: content && !matches!(mode, ContentCapture::EventOnly),
         };
-        problems.extend(check_span(span, &facts));
+        problems.extend(check_span(&ObservedSpan::from_sdk(span), &facts));
     }
     let genai = spans.iter().filter(|s| s.name != "session").count();
     assert_eq!(genai, cases.len(), "every call exported a span");
-    problems.extend(check_metrics(&t.metrics()));
+    problems.extend(check_points(&points_from_sdk(&t.metrics())));
     problems
 }
 
@@ -756,7 +435,7 @@ fn chat_without_provider() {}
 fn a_planted_fault_is_caught() {
     let t = TestTelemetry::install_with(|b| b.content_capture(ContentCapture::NoContent));
     let _ = chat(&Request(true), "hi", false);
-    let good = t.span("chat gpt-4o");
+    let good = ObservedSpan::from_sdk(&t.span("chat gpt-4o"));
     let facts = Facts {
         available: INFERENCE_REQUEST
             .iter()
@@ -767,14 +446,14 @@ fn a_planted_fault_is_caught() {
         ..Facts::default()
     };
     assert_eq!(check_span(&good, &facts), Vec::<String>::new());
-    let plant = |f: &dyn Fn(&mut SpanData)| {
+    let plant = |f: &dyn Fn(&mut ObservedSpan)| {
         let mut s = good.clone();
         f(&mut s);
         check_span(&s, &facts)
     };
-    let without = |key: &'static str| move |s: &mut SpanData| s.attributes.retain(|kv| kv.key.as_str() != key);
+    let without = |key: &'static str| move |s: &mut ObservedSpan| s.attributes.retain(|kv| kv.key.as_str() != key);
     let set = |kv: KeyValue| {
-        move |s: &mut SpanData| {
+        move |s: &mut ObservedSpan| {
             s.attributes.retain(|a| a.key != kv.key);
             s.attributes.push(kv.clone());
         }
@@ -846,12 +525,12 @@ fn a_planted_fault_is_caught() {
     }
     // Metrics: a point without its Required provider.
     let mut metrics = t.metrics();
-    assert_eq!(check_metrics(&metrics), Vec::<String>::new());
+    assert_eq!(check_points(&points_from_sdk(&metrics)), Vec::<String>::new());
     drop(t);
     let t = TestTelemetry::install();
     chat_without_provider();
     metrics = t.metrics();
-    let problems = check_metrics(&metrics);
+    let problems = check_points(&points_from_sdk(&metrics));
     assert!(
         problems.iter().any(|p| p.contains("gen_ai.provider.name")),
         "{problems:?}"

@@ -16,8 +16,17 @@ use crate::pipeline::state::Active;
 /// The event's attributes: the call's GenAI, server and error attributes (the
 /// event's group extends the inference span's, `gen_ai.operation.name`
 /// Required), then its content, so the event stands on its own wherever it is
-/// stored.
-pub(super) fn attributes(span_attributes: &[KeyValue], content: Vec<KeyValue>) -> Vec<KeyValue> {
+/// stored. `None` for a span of no GenAI operation (a session, a plain span):
+/// the conventions define the event for operations only, so such a span's
+/// content stays on the span (`SPAN_ONLY`, `SPAN_AND_EVENT`) and is not
+/// recorded in `EVENT_ONLY` mode.
+pub(super) fn attributes(span_attributes: &[KeyValue], content: Vec<KeyValue>) -> Option<Vec<KeyValue>> {
+    if !span_attributes
+        .iter()
+        .any(|kv| kv.key.as_str() == sc::GEN_AI_OPERATION_NAME)
+    {
+        return None;
+    }
     let mut event: Vec<KeyValue> = span_attributes
         .iter()
         .filter(|kv| {
@@ -28,7 +37,7 @@ pub(super) fn attributes(span_attributes: &[KeyValue], content: Vec<KeyValue>) -
         .cloned()
         .collect();
     event.extend(content);
-    event
+    Some(event)
 }
 
 /// Emits the event as a log record when OTLP logs are on (`None` then), else

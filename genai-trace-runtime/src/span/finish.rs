@@ -90,11 +90,11 @@ fn finish_call(
     match recording {
         Recording::Own => {
             let Some(mut span) = d.span.take() else { return };
-            if !d.buf.event.is_empty() {
-                let event = details::attributes(&d.buf.kvs, std::mem::take(&mut d.buf.event));
-                if let Some(event) = details::emit_as_log(active, &span.span_context, ended, event) {
-                    span.add_event(Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT), event);
-                }
+            if !d.buf.event.is_empty()
+                && let Some(event) = details::attributes(&d.buf.kvs, std::mem::take(&mut d.buf.event))
+                && let Some(event) = details::emit_as_log(active, &span.span_context, ended, event)
+            {
+                span.add_event(Cow::Borrowed(sc::INFERENCE_DETAILS_EVENT), event);
             }
             if d.buf.truncated {
                 span.push_attribute(&mut d.buf.kvs, KeyValue::new(sc::GENAI_TRACE_CONTENT_TRUNCATED, true));
@@ -123,12 +123,13 @@ fn finish_call(
         Recording::Sdk => {
             let Some(cx) = cx else { return };
             let span = cx.span();
-            if !d.buf.event.is_empty() {
-                // The SDK's span took the start attributes: the operation is what is left.
+            // The SDK's span took the start attributes: the operation is what is
+            // left; a span of no operation gets no details event (see `details`).
+            if !d.buf.event.is_empty()
+                && let Some(op) = site.and_then(|s| s.operation)
+            {
                 let mut event = std::mem::take(&mut d.buf.event);
-                if let Some(op) = site.and_then(|s| s.operation) {
-                    event.insert(0, KeyValue::new(sc::GEN_AI_OPERATION_NAME, op));
-                }
+                event.insert(0, KeyValue::new(sc::GEN_AI_OPERATION_NAME, op));
                 if let Some(event) = details::emit_as_log(active, span.span_context(), ended, event) {
                     span.add_event(sc::INFERENCE_DETAILS_EVENT, event);
                 }

@@ -1,0 +1,233 @@
+//! The demo's own telemetry, as a real collector (rotel) received it, checked
+//! against the GenAI conventions with the checks of `tests/conformance.rs`:
+//! in every content-capture mode, with GenAI events on the logs signal and as
+//! span events, and under `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`.
+//! No Required (or conditionally required, condition holding) attribute may be
+//! missing on any span, log record or metric point, and the demo's one
+//! streamed chat (3 chunks) must give 2 time-per-chunk recordings.
+//!
+//! The demo is the `quickstart` example binary that `cargo test` builds beside
+//! the tests (run `cargo build --example quickstart --all-features` first when
+//! running this file alone).
+#![cfg(all(feature = "testing", feature = "otlp-http", feature = "metrics", feature = "logs"))]
+
+#[path = "conformance/check.rs"]
+mod check;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use check::{Facts, ObservedSpan, check_log_event, check_points, check_span, point_from_collector};
+use genai_trace_test_support::Rotel;
+use serde_json::Value;
+
+/// The demo's spans per run: session, agent, 2 chats, 2 tools, embeddings,
+/// retrieval, rerank.
+const DEMO_SPANS: usize = 9;
+
+/// The chunks of the demo's streamed chat (`Model::stream` in the quickstart).
+const STREAMED_CHUNKS: u64 = 3;
+
+fn demo_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = profile_dir.join("examples").join("quickstart");
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds it; alone, run `cargo build --example quickstart --all-features`",
+        bin.display()
+    );
+    bin
+}
+
+/// One way of running the demo.
+struct Run {
+    capture: &'static str,
+    logs: bool,
+    switch: bool,
+}
+
+/// Runs the demo into `rotel` and returns every problem of what arrived.
+fn check_run(rotel: &Rotel, run: &Run) -> Vec<String> {
+    let id = format!("{}-{}-{}-{}", std::process::id(), run.capture, run.logs, run.switch);
+    let mut cmd = Command::new(demo_binary());
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &rotel.http)
+        .env("OTEL_RESOURCE_ATTRIBUTES", format!("genai_trace.test.run={id}"))
+        .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", run.capture)
+        .env("OTEL_LOGS_EXPORTER", if run.logs { "otlp" } else { "none" });
+    if run.switch {
+        cmd.env("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental");
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the demo failed:\n{stderr}");
+    assert!(!stderr.contains("genai-trace: "), "the demo warned:\n{stderr}");
+
+    let of_run = |r: &Value| r["resource"]["genai_trace.test.run"] == id.as_str();
+    let spans = rotel.wait_spans(DEMO_SPANS, of_run);
+    let content = matches!(run.capture, "SPAN_ONLY" | "SPAN_AND_EVENT");
+    let events_on = matches!(run.capture, "EVENT_ONLY" | "SPAN_AND_EVENT");
+    let mut problems = Vec::new();
+    for s in &spans {
+        let span = ObservedSpan::from_collector(s);
+        // What the demo had is what it recorded: Required and conditionally
+        // required attributes are checked whatever the demo supplied.
+        let facts = Facts {
+            available: span
+                .attributes
+                .iter()
+                .map(|kv| &*Box::leak(kv.key.as_str().to_owned().into_boxed_str()))
+                .collect(),
+            streaming: span.attribute("gen_ai.request.stream").is_some(),
+            content,
+        };
+        problems.extend(check_span(&span, &facts));
+    }
+    let inferences = spans
+        .iter()
+        .filter(|s| ["chat", "embeddings"].contains(&s["attributes"]["gen_ai.operation.name"].as_str().unwrap_or("")))
+        .count();
+    if events_on && run.logs {
+        // The details event of each inference is a log record, not a span event.
+        let genai_event = |r: &Value| of_run(r) && r["event_name"].as_str().unwrap_or("").starts_with("gen_ai.");
+        for log in rotel.wait_logs(inferences, genai_event) {
+            problems.extend(check_log_event(&log, &Facts::default()));
+        }
+        if spans
+            .iter()
+            .any(|s| !s["events"].as_array().unwrap().is_empty() && s["status"]["code"] != "ERROR")
+        {
+            problems.push("details event both a log record and a span event".into());
+        }
+    } else if events_on {
+        let with_event = spans
+            .iter()
+            .filter(|s| {
+                s["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["name"] == "gen_ai.client.inference.operation.details")
+            })
+            .count();
+        if with_event < inferences {
+            problems.push(format!(
+                "{with_event} of {inferences} inference spans carry the details event"
+            ));
+        }
+    }
+
+    let duration = rotel.wait_metrics(1, |m| of_run(m) && m["name"] == "gen_ai.client.operation.duration");
+    assert!(!duration.is_empty());
+    let points: Vec<_> = rotel
+        .metrics()
+        .iter()
+        .filter(|m| of_run(m))
+        .map(point_from_collector)
+        .collect();
+    problems.extend(check_points(&points));
+    let per_chunk: u64 = points
+        .iter()
+        .filter(|p| p.name == "gen_ai.client.operation.time_per_output_chunk")
+        .map(|p| p.count)
+        .max()
+        .unwrap_or(0);
+    if per_chunk != STREAMED_CHUNKS - 1 {
+        problems.push(format!(
+            "{STREAMED_CHUNKS} streamed chunks gave {per_chunk} time-per-chunk recordings"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn the_demo_conforms_at_a_real_collector_in_every_mode() {
+    let Some(rotel) = Rotel::require("the_demo_conforms_at_a_real_collector_in_every_mode") else {
+        return;
+    };
+    let runs = [
+        Run {
+            capture: "NO_CONTENT",
+            logs: true,
+            switch: false,
+        },
+        Run {
+            capture: "SPAN_ONLY",
+            logs: true,
+            switch: false,
+        },
+        Run {
+            capture: "EVENT_ONLY",
+            logs: true,
+            switch: false,
+        },
+        Run {
+            capture: "SPAN_AND_EVENT",
+            logs: true,
+            switch: false,
+        },
+        Run {
+            capture: "SPAN_AND_EVENT",
+            logs: false,
+            switch: false,
+        },
+        Run {
+            capture: "NO_CONTENT",
+            logs: true,
+            switch: true,
+        },
+        Run {
+            capture: "SPAN_AND_EVENT",
+            logs: true,
+            switch: true,
+        },
+    ];
+    let mut problems = Vec::new();
+    for run in &runs {
+        for p in check_run(rotel, run) {
+            problems.push(format!(
+                "[{}, logs {}, switch {}] {p}",
+                run.capture, run.logs, run.switch
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// A test of the test: what the collector received, with a Required attribute
+/// taken away, fails the check.
+#[test]
+fn a_fault_in_what_the_collector_received_is_caught() {
+    let Some(rotel) = Rotel::require("a_fault_in_what_the_collector_received_is_caught") else {
+        return;
+    };
+    let run = Run {
+        capture: "NO_CONTENT",
+        logs: false,
+        switch: false,
+    };
+    assert_eq!(check_run(rotel, &run), Vec::<String>::new());
+    let id = format!("{}-NO_CONTENT-false-false", std::process::id());
+    let spans = rotel.wait_spans(DEMO_SPANS, |r| r["resource"]["genai_trace.test.run"] == id.as_str());
+    let mut chat = spans
+        .iter()
+        .find(|s| s["attributes"]["gen_ai.operation.name"] == "chat")
+        .cloned()
+        .unwrap();
+    chat["attributes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("gen_ai.provider.name");
+    let problems = check_span(&ObservedSpan::from_collector(&chat), &Facts::default());
+    assert!(
+        problems.iter().any(|p| p.contains("gen_ai.provider.name")),
+        "{problems:?}"
+    );
+}
