@@ -11,9 +11,10 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use futures_core::Stream;
+use serde_json::Value as Json;
 
 use crate::base::diag;
-use crate::genai::message::{Message, Usage};
+use crate::genai::message::{Message, Part, Usage};
 use crate::genai::semconv as sc;
 use crate::span::guard::{SpanGuard, StreamSummary};
 
@@ -58,6 +59,23 @@ struct Accumulated {
     response_id: Option<String>,
     response_model: Option<String>,
     error: Option<(String, String, String)>,
+    /// Tool calls assembled from their deltas (content capture only), in index order.
+    tool_calls: Vec<ToolCallDeltas>,
+    /// Set by the current item's recorder: it carried no output.
+    not_a_chunk: bool,
+    /// Set by an item that ends the stream's content (OpenAI's `[DONE]`).
+    ended: bool,
+    /// Other attributes the chunks carried (one value per key, the last wins).
+    attributes: Vec<opentelemetry::KeyValue>,
+}
+
+/// One tool call as its deltas arrive: id and name once, arguments in pieces.
+#[derive(Debug, Default)]
+struct ToolCallDeltas {
+    index: u32,
+    id: Option<String>,
+    name: String,
+    arguments: String,
 }
 
 /// Where chunks write: text deltas (kept only when content is captured, up to
@@ -131,6 +149,66 @@ impl ChunkRecorder<'_> {
             self.acc.response_model = Some(model.to_owned());
         }
     }
+    /// A piece of tool call number `index` (as OpenAI-style streams send them:
+    /// the id and name first, then the JSON arguments in fragments). Kept only
+    /// with content capture on, within the content limit; the assembled calls
+    /// become `tool_call` parts of the output message.
+    pub fn tool_call_delta(&mut self, index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) {
+        if !self.capture || self.acc.text_truncated {
+            return;
+        }
+        let held: usize = self.acc.text.len()
+            + self
+                .acc
+                .tool_calls
+                .iter()
+                .map(|c| c.arguments.len() + c.name.len())
+                .sum::<usize>();
+        if held + arguments.len() + name.map_or(0, str::len) > self.max_bytes {
+            self.acc.text_truncated = true;
+            return;
+        }
+        let calls = &mut self.acc.tool_calls;
+        let i = calls.iter().position(|c| c.index == index).unwrap_or_else(|| {
+            calls.push(ToolCallDeltas {
+                index,
+                ..ToolCallDeltas::default()
+            });
+            calls.len() - 1
+        });
+        let call = &mut calls[i];
+        if let Some(id) = id
+            && call.id.is_none()
+        {
+            call.id = Some(id.to_owned());
+        }
+        if let Some(name) = name {
+            call.name.push_str(name);
+        }
+        call.arguments.push_str(arguments);
+    }
+    /// Any other attribute a chunk carries (`openai.response.system_fingerprint`,
+    /// say): set on the span when the stream ends; a later value replaces an
+    /// earlier one of the same key.
+    pub fn attribute(&mut self, key: impl Into<opentelemetry::Key>, value: impl Into<opentelemetry::Value>) {
+        let kv = opentelemetry::KeyValue::new(key, value);
+        match self.acc.attributes.iter_mut().find(|a| a.key == kv.key) {
+            Some(a) => *a = kv,
+            None => self.acc.attributes.push(kv),
+        }
+    }
+    /// This item carried no output (a keep-alive, a lifecycle event such as
+    /// the Responses API's `response.created`): it is not counted as a chunk and
+    /// does not set the time to first chunk. What it recorded still counts.
+    pub fn not_a_chunk(&mut self) {
+        self.acc.not_a_chunk = true;
+    }
+    /// This item ends the stream (OpenAI's `data: [DONE]`, the Responses API's
+    /// `response.completed`): the span ends here, as if the stream were
+    /// exhausted, even when the consumer drops the stream right after.
+    pub fn end_of_stream(&mut self) {
+        self.acc.ended = true;
+    }
     /// An error item: the stream's span ends with this error.
     pub fn error(&mut self, error_type: &str, exception_type: &str, message: &str) {
         if self.acc.error.is_none() {
@@ -202,20 +280,24 @@ impl StreamState {
 
     #[inline]
     fn on_item<T>(&mut self, item: &T, record: ChunkFn<T>) -> bool {
-        if self.first.is_none() {
-            self.first = Some(SystemTime::now());
-        }
-        if let Some(gaps) = &mut self.gaps {
-            gaps.on_chunk(&self.guard);
-        }
-        self.chunks += 1;
+        let arrived = SystemTime::now();
         let mut recorder = ChunkRecorder {
             acc: &mut self.acc,
             capture: self.capture,
             max_bytes: self.max_bytes,
         };
         diag::guarded("a stream chunk's recorder", || record(item, &mut recorder));
-        self.acc.error.is_some()
+        if std::mem::take(&mut self.acc.not_a_chunk) {
+            return self.acc.error.is_some() || self.acc.ended;
+        }
+        if self.first.is_none() {
+            self.first = Some(arrived);
+        }
+        if let Some(gaps) = &mut self.gaps {
+            gaps.on_chunk(&self.guard);
+        }
+        self.chunks += 1;
+        self.acc.error.is_some() || self.acc.ended
     }
 
     /// Records the summary and ends the span. `normal`: exhausted (or failed);
@@ -252,8 +334,26 @@ impl StreamState {
             if acc.usage != Usage::default() {
                 r.usage(acc.usage);
             }
-            if r.captures_content() && !text.is_empty() {
+            for kv in acc.attributes.drain(..) {
+                r.attribute(kv.key, kv.value);
+            }
+            if r.captures_content() && (!text.is_empty() || !acc.tool_calls.is_empty()) {
                 let mut m = Message::assistant(text);
+                if m.parts
+                    .first()
+                    .is_some_and(|p| matches!(p, Part::Text(t) if t.is_empty()))
+                {
+                    m.parts.clear();
+                }
+                acc.tool_calls.sort_by_key(|c| c.index);
+                for call in acc.tool_calls.drain(..) {
+                    let arguments = serde_json::from_str(&call.arguments).unwrap_or(Json::String(call.arguments));
+                    m = m.part(Part::ToolCall {
+                        id: call.id,
+                        name: call.name,
+                        arguments,
+                    });
+                }
                 if let Some(f) = finish_reasons.first() {
                     m = m.finish_reason(f.clone());
                 }
