@@ -40,6 +40,20 @@ fn demo_binary() -> PathBuf {
     bin
 }
 
+/// What a program had is what it recorded: Required and conditionally
+/// required attributes are checked whatever it supplied.
+fn facts_of(span: &ObservedSpan, content: bool) -> Facts {
+    Facts {
+        available: span
+            .attributes
+            .iter()
+            .map(|kv| &*Box::leak(kv.key.as_str().to_owned().into_boxed_str()))
+            .collect(),
+        streaming: span.attribute("gen_ai.request.stream").is_some(),
+        content,
+    }
+}
+
 /// One way of running the demo.
 struct Run {
     capture: &'static str,
@@ -72,18 +86,7 @@ fn check_run(rotel: &Rotel, run: &Run) -> Vec<String> {
     let mut problems = Vec::new();
     for s in &spans {
         let span = ObservedSpan::from_collector(s);
-        // What the demo had is what it recorded: Required and conditionally
-        // required attributes are checked whatever the demo supplied.
-        let facts = Facts {
-            available: span
-                .attributes
-                .iter()
-                .map(|kv| &*Box::leak(kv.key.as_str().to_owned().into_boxed_str()))
-                .collect(),
-            streaming: span.attribute("gen_ai.request.stream").is_some(),
-            content,
-        };
-        problems.extend(check_span(&span, &facts));
+        problems.extend(check_span(&span, &facts_of(&span, content)));
     }
     let inferences = spans
         .iter()
@@ -230,4 +233,65 @@ fn a_fault_in_what_the_collector_received_is_caught() {
         problems.iter().any(|p| p.contains("gen_ai.provider.name")),
         "{problems:?}"
     );
+}
+
+/// The `openai` example (the real async-openai client through
+/// `openai::traced_client`, against its local OpenAI-compatible server) at the
+/// collector: every span conforms, with capture on and off, and the tool span
+/// carries the call id the model's answer gave.
+#[cfg(feature = "async-openai")]
+#[test]
+fn the_openai_example_conforms_at_a_real_collector() {
+    let Some(rotel) = Rotel::require("the_openai_example_conforms_at_a_real_collector") else {
+        return;
+    };
+    let exe = demo_binary().with_file_name("openai");
+    assert!(
+        exe.exists(),
+        "{} is missing: `cargo test --all-features` builds it",
+        exe.display()
+    );
+    let mut problems = Vec::new();
+    for capture in ["NO_CONTENT", "SPAN_ONLY"] {
+        let id = format!("{}-openai-{capture}", std::process::id());
+        let out = Command::new(&exe)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &rotel.http)
+            .env("OTEL_RESOURCE_ATTRIBUTES", format!("genai_trace.test.run={id}"))
+            .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "the example failed:\n{stderr}");
+        assert!(!stderr.contains("genai-trace: "), "the example warned:\n{stderr}");
+        // session, 5 chats (one streamed, one Responses API), embeddings, a tool.
+        let spans = rotel.wait_spans(8, |r| r["resource"]["genai_trace.test.run"] == id.as_str());
+        assert_eq!(spans.len(), 8, "{spans:#?}");
+        for s in &spans {
+            let span = ObservedSpan::from_collector(s);
+            for p in check_span(&span, &facts_of(&span, capture == "SPAN_ONLY")) {
+                problems.push(format!("[openai example, {capture}] {p}"));
+            }
+            assert!(
+                !s.to_string().contains("local-key"),
+                "the API key reached the collector"
+            );
+        }
+        let tool = spans.iter().find(|s| s["name"] == "execute_tool get_weather").unwrap();
+        let asked = spans
+            .iter()
+            .find(|s| s["attributes"]["gen_ai.response.finish_reasons"] == serde_json::json!(["tool_calls"]))
+            .expect("the chat that asked for the tool");
+        assert_eq!(asked["attributes"]["server.address"], "127.0.0.1");
+        if capture == "SPAN_ONLY" {
+            let output: Value =
+                serde_json::from_str(asked["attributes"]["gen_ai.output.messages"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                output[0]["parts"][0]["id"], tool["attributes"]["gen_ai.tool.call.id"],
+                "the tool span carries the model's call id"
+            );
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("span", 4),
     ("context", 5),
     ("macro_support", 5),
+    ("openai", 5),
     ("setup", 6),
     ("logging", 6),
     ("testing", 7),

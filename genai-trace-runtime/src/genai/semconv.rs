@@ -209,6 +209,8 @@ pub const EXCEPTION_EVENT: &str = "exception";
 pub const INFERENCE_DETAILS_EVENT: &str = "gen_ai.client.inference.operation.details";
 /// `error.type` value for a panic inside an instrumented function.
 pub const ERROR_TYPE_PANIC: &str = "panic";
+/// `error.type` when no better type is known (the conventions' fallback value).
+pub const ERROR_TYPE_OTHER: &str = "_OTHER";
 
 /// `error`: the finish reason of a stream that ended abnormally (dropped,
 /// cancelled, failed), as the newer conventions specify.

@@ -1,0 +1,312 @@
+//! A small OpenAI-compatible server on loopback, for the `openai` example and
+//! the tests: real HTTP/1.1, real server-sent events, OpenAI's wire format for
+//! `POST /v1/chat/completions` (plain, streamed, tool calls), `/v1/responses`
+//! (plain, streamed) and `/v1/embeddings`. Its answers are deterministic and
+//! it keeps every exchange, so tests compare what telemetry recorded with what
+//! was really sent. Model `missing-model` gets a 404 in OpenAI's error format.
+//! std only: one thread per connection, `Connection: close`.
+#![allow(dead_code)] // the example and the tests each use part of it
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+/// One request and what the server answered (for a stream: every event's JSON).
+#[derive(Clone, Debug)]
+pub(crate) struct Exchange {
+    pub(crate) path: String,
+    pub(crate) authorization: Option<String>,
+    pub(crate) request: Json,
+    pub(crate) response: Json,
+    pub(crate) events: Vec<Json>,
+}
+
+/// The running server; it stops with the process.
+#[derive(Clone, Debug)]
+pub(crate) struct OpenAiServer {
+    pub(crate) port: u16,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+}
+
+/// Streamed events are this far apart, so time to first chunk and time per
+/// chunk are measurable.
+const EVENT_GAP: Duration = Duration::from_millis(15);
+
+impl OpenAiServer {
+    /// Starts the server on a free loopback port.
+    pub(crate) fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let exchanges = Arc::new(Mutex::new(Vec::new()));
+        let ids = Arc::new(AtomicU64::new(1));
+        let shared = Arc::clone(&exchanges);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (shared, ids) = (Arc::clone(&shared), Arc::clone(&ids));
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &shared, &ids);
+                });
+            }
+        });
+        Self { port, exchanges }
+    }
+
+    /// The base URL a client is configured with: `http://127.0.0.1:<port>/v1`.
+    pub(crate) fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// Every exchange so far, in order.
+    pub(crate) fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges.lock().expect("not poisoned").clone()
+    }
+}
+
+fn serve(stream: TcpStream, exchanges: &Mutex<Vec<Exchange>>, ids: &AtomicU64) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let (mut length, mut authorization) = (0, None);
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                "authorization" => authorization = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let request: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
+    let n = ids.fetch_add(1, Ordering::Relaxed);
+    let mut out = stream;
+    let mut exchange = Exchange {
+        path: path.clone(),
+        authorization,
+        request: request.clone(),
+        response: Json::Null,
+        events: Vec::new(),
+    };
+    let model = request["model"].as_str().unwrap_or("gpt-4o-mini").to_owned();
+    let streaming = request["stream"] == true;
+    if model == "missing-model" {
+        exchange.response = json!({"error": {"message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found"}});
+        respond(&mut out, "404 Not Found", &exchange.response)?;
+    } else if path.ends_with("/chat/completions") {
+        let answer = chat_answer(&request, n, &model);
+        if streaming {
+            exchange.events = chat_events(&request, &answer);
+            stream_events(&mut out, &exchange.events, true)?;
+        } else {
+            exchange.response = answer;
+            respond(&mut out, "200 OK", &exchange.response)?;
+        }
+    } else if path.ends_with("/responses") {
+        let answer = responses_answer(&request, n, &model);
+        if streaming {
+            exchange.events = responses_events(&answer);
+            stream_events(&mut out, &exchange.events, false)?;
+        } else {
+            exchange.response = answer;
+            respond(&mut out, "200 OK", &exchange.response)?;
+        }
+    } else if path.ends_with("/embeddings") {
+        let dimensions = request["dimensions"].as_u64().unwrap_or(8) as usize;
+        let text = request["input"].as_str().map_or(0, str::len);
+        exchange.response = json!({
+            "object": "list",
+            "model": format!("{model}-v2"),
+            "data": [{"object": "embedding", "index": 0, "embedding": (0..dimensions).map(|i| (i as f64) / 10.0).collect::<Vec<_>>()}],
+            "usage": {"prompt_tokens": tokens(text), "total_tokens": tokens(text)},
+        });
+        respond(&mut out, "200 OK", &exchange.response)?;
+    } else {
+        exchange.response = json!({"error": {"message": format!("no route {path}"), "type": "invalid_request_error"}});
+        respond(&mut out, "404 Not Found", &exchange.response)?;
+    }
+    exchanges.lock().expect("not poisoned").push(exchange);
+    Ok(())
+}
+
+fn respond(out: &mut TcpStream, status: &str, body: &Json) -> std::io::Result<()> {
+    let body = body.to_string();
+    write!(
+        out,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    out.flush()
+}
+
+fn stream_events(out: &mut TcpStream, events: &[Json], done: bool) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+    )?;
+    out.flush()?;
+    for event in events {
+        std::thread::sleep(EVENT_GAP);
+        match event["type"].as_str() {
+            Some(kind) if kind.starts_with("response.") => write!(out, "event: {kind}\ndata: {event}\n\n")?,
+            _ => write!(out, "data: {event}\n\n")?,
+        }
+        out.flush()?;
+    }
+    if done {
+        write!(out, "data: [DONE]\n\n")?;
+    }
+    out.flush()
+}
+
+/// About four characters a token, at least one.
+fn tokens(chars: usize) -> u64 {
+    (chars as u64 / 4).max(1)
+}
+
+fn input_chars(request: &Json) -> usize {
+    request["messages"]
+        .as_array()
+        .or_else(|| request["input"].as_array())
+        .map_or_else(
+            || request["input"].as_str().map_or(0, str::len),
+            |items| items.iter().map(|m| m.to_string().len()).sum(),
+        )
+}
+
+/// The assistant's turn: a tool call when tools are offered and the last
+/// message is the user's, else a short answer (quoting a tool result if any).
+fn chat_answer(request: &Json, n: u64, model: &str) -> Json {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let last = messages.last().cloned().unwrap_or(Json::Null);
+    let wants_tool = request["tools"].as_array().is_some_and(|t| !t.is_empty()) && last["role"] == "user";
+    let (message, finish) = if wants_tool {
+        let name = request["tools"][0]["function"]["name"]
+            .as_str()
+            .unwrap_or("get_weather");
+        (
+            json!({"role": "assistant", "content": null, "tool_calls": [{
+                "id": format!("call_{n:04}"), "type": "function",
+                "function": {"name": name, "arguments": "{\"city\":\"Lisbon\"}"}
+            }]}),
+            "tool_calls",
+        )
+    } else {
+        let text = match last["role"].as_str() {
+            Some("tool") => format!(
+                "The weather service says: {}.",
+                last["content"].as_str().unwrap_or("unknown")
+            ),
+            _ => "Lisbon is lovely in spring.".to_owned(),
+        };
+        (json!({"role": "assistant", "content": text}), "stop")
+    };
+    let input = tokens(input_chars(request));
+    let output = tokens(message.to_string().len());
+    json!({
+        "id": format!("chatcmpl-{n:04}"),
+        "object": "chat.completion",
+        "created": 1_780_000_000 + n,
+        "model": format!("{model}-2024-07-18"),
+        "system_fingerprint": "fp_local",
+        "service_tier": "default",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": null}],
+        "usage": {
+            "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output,
+            "prompt_tokens_details": {"cached_tokens": input / 2},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        },
+    })
+}
+
+/// The same answer as `chat.completion.chunk` events: the role, the text in
+/// three pieces (or the tool call's name, then its arguments in two pieces),
+/// the finish reason, and the usage when `stream_options.include_usage`.
+fn chat_events(request: &Json, answer: &Json) -> Vec<Json> {
+    let chunk = |delta: Json, finish: Json| {
+        json!({
+            "id": answer["id"], "object": "chat.completion.chunk", "created": answer["created"],
+            "model": answer["model"], "system_fingerprint": "fp_local",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        })
+    };
+    let message = &answer["choices"][0]["message"];
+    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), Json::Null)];
+    if let Some(call) = message["tool_calls"].get(0) {
+        events.push(chunk(
+            json!({"tool_calls": [{"index": 0, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}]}),
+            Json::Null,
+        ));
+        for piece in ["{\"city\":", "\"Lisbon\"}"] {
+            events.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                Json::Null,
+            ));
+        }
+    } else {
+        let text = message["content"].as_str().unwrap_or("");
+        let words: Vec<&str> = text.split_inclusive(' ').collect();
+        let third = words.len().div_ceil(3).max(1);
+        for piece in words.chunks(third) {
+            events.push(chunk(json!({"content": piece.concat()}), Json::Null));
+        }
+    }
+    events.push(chunk(json!({}), answer["choices"][0]["finish_reason"].clone()));
+    if request["stream_options"]["include_usage"] == true {
+        let mut usage = chunk(json!({}), Json::Null);
+        usage["choices"] = json!([]);
+        usage["usage"] = answer["usage"].clone();
+        events.push(usage);
+    }
+    events
+}
+
+fn responses_answer(request: &Json, n: u64, model: &str) -> Json {
+    let text = "Lisbon is lovely in spring.";
+    let input = tokens(input_chars(request));
+    json!({
+        "id": format!("resp_{n:04}"),
+        "object": "response",
+        "created_at": 1_780_000_000 + n,
+        "status": "completed",
+        "model": format!("{model}-2024-07-18"),
+        "service_tier": "default",
+        "output": [{
+            "type": "message", "id": format!("msg_{n:04}"), "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }],
+        "usage": {
+            "input_tokens": input, "output_tokens": 7, "total_tokens": input + 7,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 2},
+        },
+    })
+}
+
+fn responses_events(answer: &Json) -> Vec<Json> {
+    let mut created = answer.clone();
+    created["status"] = json!("in_progress");
+    created["output"] = json!([]);
+    created["usage"] = Json::Null;
+    let mut events = vec![json!({"type": "response.created", "sequence_number": 0, "response": created})];
+    let text = answer["output"][0]["content"][0]["text"].as_str().unwrap_or("");
+    for (i, piece) in text.split_inclusive(' ').enumerate() {
+        events.push(json!({
+            "type": "response.output_text.delta", "sequence_number": i + 1, "item_id": answer["output"][0]["id"],
+            "output_index": 0, "content_index": 0, "delta": piece, "logprobs": [],
+        }));
+    }
+    events.push(json!({"type": "response.completed", "sequence_number": events.len(), "response": answer}));
+    events
+}
