@@ -21,4 +21,9 @@
 #![warn(missing_docs)]
 
 pub use genai_trace_macros::genai_span;
+
+/// The README's code blocks are doc tests: its quickstart compiles as pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use genai_trace_runtime::*;

@@ -22,6 +22,8 @@ struct Content {
     doc_id: String,
 }
 
+// `sensitive` arguments must be recordable (`ToContent` or `Debug`).
+#[derive(Debug)]
 struct Req<'a>(&'a Content);
 impl RecordRequest for Req<'_> {
     fn record_request(&self, r: &mut Recorder<'_>) {
@@ -57,6 +59,9 @@ struct DebugOnlyPrompt {
     text: String,
 }
 
+// Marked `sensitive` below: its `Debug` is what would be recorded, and the
+// `Secret`'s `Debug` never shows the key.
+#[derive(Debug)]
 struct Client {
     api_key: Secret<String>,
 }

@@ -314,8 +314,10 @@ fn start_attributes(args: &Args, func: &Function, shape: &Shape, n: &Names) -> T
     let sensitive: Vec<_> = args
         .sensitive
         .iter()
-        .filter_map(|s| bindings.iter().find(|b| b.to_string() == s.name))
-        .map(|b| quote!(#attrs.sensitive((&&&#private::ContentArg(&#b)).__genai_content());))
+        .filter_map(|s| bindings.iter().find(|b| b.to_string() == s.name).map(|b| (s, b)))
+        // A type with neither `ToContent` nor `Debug` is a compile error pointing
+        // at its name in `sensitive = [...]`: asked to record it, we never drop it silently.
+        .map(|(s, b)| quote_spanned!(s.span=> #attrs.sensitive((&&#private::ContentArg(&#b)).__genai_content());))
         .collect();
     let sensitive_block = if sensitive.is_empty() {
         quote!()
@@ -323,7 +325,7 @@ fn start_attributes(args: &Args, func: &Function, shape: &Shape, n: &Names) -> T
         quote! {
             if #attrs.captures_content() {
                 #[allow(unused_imports)]
-                use #private::{ContentIgnored as _, ContentViaDebug as _, ContentViaTrait as _};
+                use #private::{ContentViaDebug as _, ContentViaTrait as _};
                 #(#sensitive)*
             }
         }

@@ -90,23 +90,14 @@ pub trait ContentViaTrait {
 pub trait ContentViaDebug {
     fn __genai_content(&self) -> Option<Json>;
 }
-#[doc(hidden)]
-pub trait ContentIgnored {
-    fn __genai_content(&self) -> Option<Json>;
-}
-impl<T: ToContent + ?Sized> ContentViaTrait for &&ContentArg<'_, T> {
+impl<T: ToContent + ?Sized> ContentViaTrait for &ContentArg<'_, T> {
     fn __genai_content(&self) -> Option<Json> {
         Some(self.0.to_content())
     }
 }
-impl<T: fmt::Debug + ?Sized> ContentViaDebug for &ContentArg<'_, T> {
+impl<T: fmt::Debug + ?Sized> ContentViaDebug for ContentArg<'_, T> {
     fn __genai_content(&self) -> Option<Json> {
         Some(Json::String(format!("{:?}", self.0)))
-    }
-}
-impl<T: ?Sized> ContentIgnored for ContentArg<'_, T> {
-    fn __genai_content(&self) -> Option<Json> {
-        None
     }
 }
 
