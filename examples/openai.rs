@@ -15,7 +15,7 @@
 //! ```
 //!
 //! With neither `OPENAI_BASE_URL` nor `OPENAI_API_KEY` set, it starts a local
-//! OpenAI-compatible server on loopback (`examples/common/openai_server.rs`: real
+//! OpenAI-compatible server on loopback (`examples/common/model_server.rs`: real
 //! HTTP, real server-sent events, OpenAI's wire format), so it runs with no
 //! network and no key. The API key is a header of the HTTP request only: it is
 //! never recorded and never printed.
@@ -27,8 +27,8 @@
 
 #[path = "common/cli.rs"]
 mod cli;
-#[path = "common/openai_server.rs"]
-mod openai_server;
+#[path = "common/model_server.rs"]
+mod model_server;
 
 use futures::StreamExt;
 use genai_trace::openai::async_openai::config::OpenAIConfig;
@@ -173,7 +173,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base_url = std::env::var("OPENAI_BASE_URL").ok();
     let api_key = std::env::var("OPENAI_API_KEY").ok();
     // No server and no key given: the local OpenAI-compatible server.
-    let local = (base_url.is_none() && api_key.is_none()).then(openai_server::OpenAiServer::start);
+    let local = (base_url.is_none() && api_key.is_none()).then(model_server::ModelServer::start);
     let mut config = OpenAIConfig::new();
     if let Some(server) = &local {
         config = config.with_api_base(server.base_url()).with_api_key("local-key");

@@ -1,5 +1,5 @@
 //! async-openai, recorded with no hand-written recorder, against a local
-//! OpenAI-compatible server (`examples/common/openai_server.rs`: real HTTP, real
+//! OpenAI-compatible server (`examples/common/model_server.rs`: real HTTP, real
 //! SSE): every value asserted is taken from what the server really sent — ids,
 //! models, usage, finish reasons, tool call ids — plus server address and
 //! port, time to first chunk, and content only with capture on. Both paths: the
@@ -10,8 +10,8 @@
 // Token counts and parameters are small whole numbers or exact binary fractions.
 #![allow(clippy::float_cmp)]
 
-#[path = "../examples/common/openai_server.rs"]
-mod openai_server;
+#[path = "../examples/common/model_server.rs"]
+mod model_server;
 
 use std::pin::Pin;
 
@@ -33,12 +33,12 @@ use genai_trace::opentelemetry::{Array, Value};
 use genai_trace::opentelemetry_sdk::trace::SpanData;
 use genai_trace::testing::{TestTelemetry, attribute};
 use genai_trace::{ContentCapture, Session, genai_span};
-use openai_server::{Exchange, OpenAiServer};
+use model_server::{Exchange, ModelServer};
 use serde_json::{Value as Json, json};
 
 const KEY: &str = "sk-test-never-recorded";
 
-fn config(server: &OpenAiServer) -> OpenAIConfig {
+fn config(server: &ModelServer) -> OpenAIConfig {
     OpenAIConfig::new().with_api_base(server.base_url()).with_api_key(KEY)
 }
 
@@ -116,7 +116,7 @@ fn content(span: &SpanData, key: &str) -> Option<Json> {
     attribute(span, key).map(|v| serde_json::from_str(&v.as_str()).unwrap())
 }
 
-fn server_and_kind(span: &SpanData, server: &OpenAiServer) {
+fn server_and_kind(span: &SpanData, server: &ModelServer) {
     assert_eq!(span.span_kind, SpanKind::Client, "{}", span.name);
     assert_eq!(text(span, "gen_ai.provider.name"), "openai");
     assert_eq!(text(span, "server.address"), "127.0.0.1");
@@ -124,7 +124,7 @@ fn server_and_kind(span: &SpanData, server: &OpenAiServer) {
 }
 
 /// A chat completion's span against the exchange it made.
-fn check_chat(span: &SpanData, ex: &Exchange, server: &OpenAiServer, capture: bool) {
+fn check_chat(span: &SpanData, ex: &Exchange, server: &ModelServer, capture: bool) {
     assert_eq!(span.name, "chat gpt-4o-mini");
     server_and_kind(span, server);
     let streamed = !ex.events.is_empty();
@@ -204,7 +204,7 @@ fn check_chat(span: &SpanData, ex: &Exchange, server: &OpenAiServer, capture: bo
     }
 }
 
-fn check_embeddings(span: &SpanData, ex: &Exchange, server: &OpenAiServer) {
+fn check_embeddings(span: &SpanData, ex: &Exchange, server: &ModelServer) {
     assert_eq!(span.name, "embeddings text-embedding-3-small");
     server_and_kind(span, server);
     assert_eq!(
@@ -218,7 +218,7 @@ fn check_embeddings(span: &SpanData, ex: &Exchange, server: &OpenAiServer) {
     assert_eq!(int(span, "gen_ai.embeddings.dimension.count"), Some(8));
 }
 
-fn check_responses(span: &SpanData, ex: &Exchange, server: &OpenAiServer, capture: bool) {
+fn check_responses(span: &SpanData, ex: &Exchange, server: &ModelServer, capture: bool) {
     assert_eq!(span.name, "chat gpt-4o-mini");
     server_and_kind(span, server);
     let r = if ex.events.is_empty() {
@@ -289,7 +289,7 @@ async fn every_call(client: &Client<OpenAIConfig>) -> Result<(), OpenAIError> {
 }
 
 fn run_zero_annotation(capture: bool) {
-    let server = OpenAiServer::start();
+    let server = ModelServer::start();
     let t = install(capture);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = genai_trace::openai::traced_client(config(&server));
@@ -353,7 +353,7 @@ fn zero_annotation_calls_record_what_the_server_sent_capture_on() {
 
 #[test]
 fn a_streamed_tool_call_and_the_round_trip_keep_the_models_call_id() {
-    let server = OpenAiServer::start();
+    let server = ModelServer::start();
     let t = TestTelemetry::install_with(|b| b.content_capture(ContentCapture::SpanOnly));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = genai_trace::openai::traced_client(config(&server));
@@ -398,7 +398,7 @@ fn a_streamed_tool_call_and_the_round_trip_keep_the_models_call_id() {
 
 #[test]
 fn an_api_error_ends_the_span_with_the_status_and_message() {
-    let server = OpenAiServer::start();
+    let server = ModelServer::start();
     let t = TestTelemetry::install();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = genai_trace::openai::traced_client(config(&server));
@@ -416,7 +416,7 @@ fn an_api_error_ends_the_span_with_the_status_and_message() {
 
 #[test]
 fn other_endpoints_pass_through_and_telemetry_off_records_nothing() {
-    let server = OpenAiServer::start();
+    let server = ModelServer::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = genai_trace::openai::traced_client(config(&server));
     {
@@ -463,7 +463,7 @@ async fn respond(client: &Client<OpenAIConfig>, request: &CreateResponse) -> Res
 }
 
 fn run_typed(capture: bool) {
-    let server = OpenAiServer::start();
+    let server = ModelServer::start();
     let t = install(capture);
     let rt = tokio::runtime::Runtime::new().unwrap();
     // A plain client: the annotated functions record it all.

@@ -1,7 +1,9 @@
-//! A small OpenAI-compatible server on loopback, for the `openai` example and
-//! the tests: real HTTP/1.1, real server-sent events, OpenAI's wire format for
+//! A small model server on loopback, for the `openai` example and the tests:
+//! real HTTP/1.1, OpenAI's wire format with real server-sent events for
 //! `POST /v1/chat/completions` (plain, streamed, tool calls), `/v1/responses`
-//! (plain, streamed) and `/v1/embeddings`. Its answers are deterministic and
+//! (plain, streamed) and `/v1/embeddings`, and Ollama's native API with
+//! newline-delimited JSON streams for `POST /api/chat`, `/api/generate` and
+//! `/api/embed`. Its answers are deterministic and
 //! it keeps every exchange, so tests compare what telemetry recorded with what
 //! was really sent. Model `missing-model` gets a 404 in OpenAI's error format.
 //! std only: one thread per connection, `Connection: close`.
@@ -27,7 +29,7 @@ pub(crate) struct Exchange {
 
 /// The running server; it stops with the process.
 #[derive(Clone, Debug)]
-pub(crate) struct OpenAiServer {
+pub(crate) struct ModelServer {
     pub(crate) port: u16,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
 }
@@ -36,7 +38,7 @@ pub(crate) struct OpenAiServer {
 /// chunk are measurable.
 const EVENT_GAP: Duration = Duration::from_millis(15);
 
-impl OpenAiServer {
+impl ModelServer {
     /// Starts the server on a free loopback port.
     pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
@@ -101,26 +103,38 @@ fn serve(stream: TcpStream, exchanges: &Mutex<Vec<Exchange>>, ids: &AtomicU64) -
     };
     let model = request["model"].as_str().unwrap_or("gpt-4o-mini").to_owned();
     let streaming = request["stream"] == true;
-    if model == "missing-model" {
+    // How the answer goes out: decided, then logged, then written, so the log
+    // is in request order even when the client sends its next request as soon
+    // as it has read this answer.
+    let wire = if model == "missing-model" {
         exchange.response = json!({"error": {"message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found"}});
-        respond(&mut out, "404 Not Found", &exchange.response)?;
+        Wire::Json("404 Not Found")
+    } else if path.starts_with("/api/") {
+        let (response, events) = ollama(&path, &request, n, &model);
+        exchange.response = response;
+        exchange.events = events;
+        if streaming && !exchange.events.is_empty() {
+            Wire::Lines
+        } else {
+            Wire::Json("200 OK")
+        }
     } else if path.ends_with("/chat/completions") {
         let answer = chat_answer(&request, n, &model);
         if streaming {
             exchange.events = chat_events(&request, &answer);
-            stream_events(&mut out, &exchange.events, true)?;
+            Wire::Events { done: true }
         } else {
             exchange.response = answer;
-            respond(&mut out, "200 OK", &exchange.response)?;
+            Wire::Json("200 OK")
         }
     } else if path.ends_with("/responses") {
         let answer = responses_answer(&request, n, &model);
         if streaming {
             exchange.events = responses_events(&answer);
-            stream_events(&mut out, &exchange.events, false)?;
+            Wire::Events { done: false }
         } else {
             exchange.response = answer;
-            respond(&mut out, "200 OK", &exchange.response)?;
+            Wire::Json("200 OK")
         }
     } else if path.ends_with("/embeddings") {
         let dimensions = request["dimensions"].as_u64().unwrap_or(8) as usize;
@@ -131,13 +145,28 @@ fn serve(stream: TcpStream, exchanges: &Mutex<Vec<Exchange>>, ids: &AtomicU64) -
             "data": [{"object": "embedding", "index": 0, "embedding": (0..dimensions).map(|i| (i as f64) / 10.0).collect::<Vec<_>>()}],
             "usage": {"prompt_tokens": tokens(text), "total_tokens": tokens(text)},
         });
-        respond(&mut out, "200 OK", &exchange.response)?;
+        Wire::Json("200 OK")
     } else {
         exchange.response = json!({"error": {"message": format!("no route {path}"), "type": "invalid_request_error"}});
-        respond(&mut out, "404 Not Found", &exchange.response)?;
-    }
+        Wire::Json("404 Not Found")
+    };
+    let (response, events) = (exchange.response.clone(), exchange.events.clone());
     exchanges.lock().expect("not poisoned").push(exchange);
-    Ok(())
+    match wire {
+        Wire::Json(status) => respond(&mut out, status, &response),
+        Wire::Events { done } => stream_events(&mut out, &events, done),
+        Wire::Lines => stream_lines(&mut out, &events),
+    }
+}
+
+/// How an answer is written.
+enum Wire {
+    /// One JSON body with this status line.
+    Json(&'static str),
+    /// Server-sent events (`data: [DONE]` at the end when `done`).
+    Events { done: bool },
+    /// Newline-delimited JSON (Ollama's streams).
+    Lines,
 }
 
 fn respond(out: &mut TcpStream, status: &str, body: &Json) -> std::io::Result<()> {
@@ -156,16 +185,19 @@ fn stream_events(out: &mut TcpStream, events: &[Json], done: bool) -> std::io::R
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
     )?;
     out.flush()?;
+    // One write per event, as a server flushing each event does: a client that
+    // parses each network read on its own sees whole events.
     for event in events {
         std::thread::sleep(EVENT_GAP);
-        match event["type"].as_str() {
-            Some(kind) if kind.starts_with("response.") => write!(out, "event: {kind}\ndata: {event}\n\n")?,
-            _ => write!(out, "data: {event}\n\n")?,
-        }
+        let text = match event["type"].as_str() {
+            Some(kind) if kind.starts_with("response.") => format!("event: {kind}\ndata: {event}\n\n"),
+            _ => format!("data: {event}\n\n"),
+        };
+        out.write_all(text.as_bytes())?;
         out.flush()?;
     }
     if done {
-        write!(out, "data: [DONE]\n\n")?;
+        out.write_all(b"data: [DONE]\n\n")?;
     }
     out.flush()
 }
@@ -309,4 +341,103 @@ fn responses_events(answer: &Json) -> Vec<Json> {
     }
     events.push(json!({"type": "response.completed", "sequence_number": events.len(), "response": answer}));
     events
+}
+
+// --- Ollama's native API ------------------------------------------------------------
+
+fn stream_lines(out: &mut TcpStream, lines: &[Json]) -> std::io::Result<()> {
+    write!(
+        out,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n"
+    )?;
+    out.flush()?;
+    // One write per line, as Ollama does: ollama-rs parses each network read
+    // on its own and drops a line split across two.
+    for line in lines {
+        std::thread::sleep(EVENT_GAP);
+        out.write_all(format!("{line}\n").as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Ollama's timing fields and token counts, as its final bodies carry them.
+fn ollama_final(body: &mut Json, input: u64, output: u64) {
+    body["done"] = json!(true);
+    body["done_reason"] = json!("stop");
+    body["total_duration"] = json!(5_000_000);
+    body["load_duration"] = json!(1_000_000);
+    body["prompt_eval_count"] = json!(input);
+    body["prompt_eval_duration"] = json!(1_000_000);
+    body["eval_count"] = json!(output);
+    body["eval_duration"] = json!(3_000_000);
+}
+
+/// An `/api/*` answer: the whole body, and (when streamed) its NDJSON lines —
+/// the text in three pieces, the last line `done: true` with the counts.
+fn ollama(path: &str, request: &Json, n: u64, model: &str) -> (Json, Vec<Json>) {
+    let created = format!("2026-12-06T12:00:{:02}Z", n % 60);
+    let input = tokens(input_chars(request).max(request["prompt"].as_str().map_or(0, str::len)));
+    if path.ends_with("/api/embed") {
+        let dimensions = request["dimensions"].as_u64().unwrap_or(8) as usize;
+        let vector: Vec<f64> = (0..dimensions).map(|i| (i as f64) / 10.0).collect();
+        let body = json!({
+            "model": model, "embeddings": [vector], "total_duration": 2_000_000,
+            "load_duration": 1_000_000, "prompt_eval_count": input,
+        });
+        return (body, Vec::new());
+    }
+    let last = request["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or(Json::Null);
+    let wants_tool = request["tools"].as_array().is_some_and(|t| !t.is_empty()) && last["role"] == "user";
+    let text = match last["role"].as_str() {
+        Some("tool") => format!(
+            "The weather service says: {}.",
+            last["content"].as_str().unwrap_or("unknown")
+        ),
+        _ => "Lisbon is lovely in spring.".to_owned(),
+    };
+    let chat = path.ends_with("/api/chat");
+    let piece = |t: &str| {
+        if chat {
+            json!({"model": model, "created_at": created, "message": {"role": "assistant", "content": t}, "done": false})
+        } else {
+            json!({"model": model, "created_at": created, "response": t, "done": false})
+        }
+    };
+    let mut body = if wants_tool {
+        json!({"model": model, "created_at": created, "done": false, "message": {
+            "role": "assistant", "content": "",
+            "tool_calls": [{"function": {"name": request["tools"][0]["function"]["name"], "arguments": {"city": "Lisbon"}}}],
+        }})
+    } else {
+        piece(&text)
+    };
+    let output = tokens(text.len());
+    ollama_final(&mut body, input, output);
+    if !chat {
+        body["context"] = json!([1, 2, 3]);
+    }
+    let mut lines = Vec::new();
+    if request["stream"] == true {
+        if wants_tool {
+            lines.push(body.clone());
+        } else {
+            let words: Vec<&str> = text.split_inclusive(' ').collect();
+            let third = words.len().div_ceil(3).max(1);
+            for p in words.chunks(third) {
+                lines.push(piece(&p.concat()));
+            }
+            let mut done = piece("");
+            ollama_final(&mut done, input, output);
+            if !chat {
+                done["context"] = json!([1, 2, 3]);
+            }
+            lines.push(done);
+        }
+    }
+    (body, lines)
 }

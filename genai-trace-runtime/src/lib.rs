@@ -18,6 +18,7 @@ mod genai;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod logging;
+pub mod ollama;
 pub mod openai;
 mod pipeline;
 mod setup;

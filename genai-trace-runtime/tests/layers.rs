@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("context", 5),
     ("macro_support", 5),
     ("openai", 5),
+    ("ollama", 5),
     ("setup", 6),
     ("logging", 6),
     ("testing", 7),
