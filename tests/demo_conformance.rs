@@ -295,3 +295,137 @@ fn the_openai_example_conforms_at_a_real_collector() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Runs example `name` into `rotel` with capture on; its console tree must be
+/// printed, and every span it exported conforms. Returns the spans.
+#[cfg(feature = "console")]
+fn run_example(rotel: &Rotel, name: &str, spans: usize) -> Vec<Value> {
+    let exe = demo_binary().with_file_name(name);
+    assert!(
+        exe.exists(),
+        "{} is missing: `cargo test --all-features` builds it",
+        exe.display()
+    );
+    let id = format!("{}-{name}", std::process::id());
+    let out = Command::new(&exe)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &rotel.http)
+        .env("OTEL_RESOURCE_ATTRIBUTES", format!("genai_trace.test.run={id}"))
+        .args(["--capture-content"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{name} failed:\n{stderr}");
+    assert!(!stderr.contains("genai-trace: "), "{name} warned:\n{stderr}");
+    assert!(
+        stderr.contains("trace ") && stderr.contains("genai-trace summary"),
+        "{name} printed no tree:\n{stderr}"
+    );
+    let received = rotel.wait_spans(spans, |r| r["resource"]["genai_trace.test.run"] == id.as_str());
+    assert_eq!(received.len(), spans, "{received:#?}");
+    let problems: Vec<String> = received
+        .iter()
+        .flat_map(|s| {
+            let span = ObservedSpan::from_collector(s);
+            check_span(&span, &facts_of(&span, true))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
+    received
+}
+
+fn nanos(span: &Value, key: &str) -> u64 {
+    span[key].as_u64().or_else(|| span[key].as_str()?.parse().ok()).unwrap()
+}
+
+/// The async agent: three tools run concurrently in their own Tokio tasks, each
+/// the agent's child, overlapping in time, each with the call id the model gave.
+#[cfg(all(feature = "console", feature = "tokio"))]
+#[test]
+fn the_async_agent_example_runs_its_tools_concurrently_under_the_agent() {
+    let Some(rotel) = Rotel::require("the_async_agent_example_runs_its_tools_concurrently_under_the_agent") else {
+        return;
+    };
+    // session, agent, 2 chats, 3 tools
+    let spans = run_example(rotel, "agent", 7);
+    let agent = spans
+        .iter()
+        .find(|s| s["name"] == "invoke_agent weather-scout")
+        .unwrap();
+    let tools: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "execute_tool get_weather")
+        .collect();
+    assert_eq!(tools.len(), 3);
+    for t in &tools {
+        assert_eq!(
+            t["parent_span_id"], agent["span_id"],
+            "a tool task is the agent's child"
+        );
+        assert_eq!(t["trace_id"], agent["trace_id"]);
+    }
+    let latest_start = tools.iter().map(|t| nanos(t, "start_time_unix_nano")).max().unwrap();
+    let earliest_end = tools.iter().map(|t| nanos(t, "end_time_unix_nano")).min().unwrap();
+    assert!(latest_start < earliest_end, "the three tools overlap in time");
+    let plan = spans
+        .iter()
+        .find(|s| s["attributes"]["gen_ai.response.finish_reasons"] == serde_json::json!(["tool_calls"]))
+        .unwrap();
+    let output: Value = serde_json::from_str(plan["attributes"]["gen_ai.output.messages"].as_str().unwrap()).unwrap();
+    let mut asked: Vec<&str> = output[0]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    let mut ran: Vec<&str> = tools
+        .iter()
+        .map(|t| t["attributes"]["gen_ai.tool.call.id"].as_str().unwrap())
+        .collect();
+    asked.sort_unstable();
+    ran.sort_unstable();
+    assert_eq!(asked, ran, "each tool span carries a call id the model gave");
+}
+
+/// The RAG pipeline: every step a child of the workflow, in pipeline order.
+#[cfg(feature = "console")]
+#[test]
+fn the_rag_example_records_every_step_under_its_workflow() {
+    let Some(rotel) = Rotel::require("the_rag_example_records_every_step_under_its_workflow") else {
+        return;
+    };
+    let spans = run_example(rotel, "rag", 6);
+    let workflow = spans
+        .iter()
+        .find(|s| s["name"] == "invoke_workflow rag-answer")
+        .unwrap();
+    let mut steps: Vec<&Value> = spans.iter().filter(|s| s["span_id"] != workflow["span_id"]).collect();
+    steps.sort_by_key(|s| nanos(s, "start_time_unix_nano"));
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "chat gpt-4o-mini",
+            "embeddings text-embedding-3-small",
+            "retrieval travel-guides",
+            "rag.rerank",
+            "chat gpt-4o-mini"
+        ]
+    );
+    for s in &steps {
+        assert_eq!(
+            s["parent_span_id"], workflow["span_id"],
+            "{} in the workflow",
+            s["name"]
+        );
+    }
+    let retrieval = steps[2];
+    let documents: Value =
+        serde_json::from_str(retrieval["attributes"]["gen_ai.retrieval.documents"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        documents[0],
+        serde_json::json!({"id": "lisbon-spring.md", "score": 0.91})
+    );
+    assert_eq!(steps[3]["attributes"]["genai_trace.span.category"], "reranker");
+}

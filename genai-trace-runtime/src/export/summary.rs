@@ -104,7 +104,7 @@ impl RunSummary {
                 sc::GEN_AI_OPERATION_NAME => operation = Some(text(&kv.value)),
                 sc::GEN_AI_REQUEST_MODEL => request_model = Some(text(&kv.value)),
                 sc::GEN_AI_RESPONSE_MODEL => response_model = Some(text(&kv.value)),
-                sc::GEN_AI_TOOL_NAME | sc::GEN_AI_AGENT_NAME | sc::GEN_AI_DATA_SOURCE_ID => {
+                sc::GEN_AI_TOOL_NAME | sc::GEN_AI_AGENT_NAME | sc::GEN_AI_WORKFLOW_NAME | sc::GEN_AI_DATA_SOURCE_ID => {
                     name = Some(text(&kv.value));
                 }
                 sc::GEN_AI_USAGE_INPUT_TOKENS => input = int(&kv.value),
