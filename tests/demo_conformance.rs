@@ -13,6 +13,9 @@
 
 #[path = "conformance/check.rs"]
 mod check;
+#[cfg(feature = "async-openai")]
+#[path = "../examples/common/model_server.rs"]
+mod model_server;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -236,13 +239,16 @@ fn a_fault_in_what_the_collector_received_is_caught() {
 }
 
 /// The `openai` example (the real async-openai client through
-/// `openai::traced_client`, against its local OpenAI-compatible server) at the
-/// collector: every span conforms, with capture on and off, and the tool span
-/// carries the call id the model's answer gave.
+/// `openai::traced_client`) pointed by `OPENAI_BASE_URL` at a model server
+/// this test runs, into the collector, capture off and on: every span
+/// conforms, and what the collector received matches what the server sent —
+/// response ids, models, usage, finish reasons, server port, time to first
+/// chunk on the streamed chat, the tool call id. The API key reaches the server
+/// as a header and nothing else.
 #[cfg(feature = "async-openai")]
 #[test]
-fn the_openai_example_conforms_at_a_real_collector() {
-    let Some(rotel) = Rotel::require("the_openai_example_conforms_at_a_real_collector") else {
+fn the_openai_example_at_a_real_collector_records_what_the_server_sent() {
+    let Some(rotel) = Rotel::require("the_openai_example_at_a_real_collector_records_what_the_server_sent") else {
         return;
     };
     let exe = demo_binary().with_file_name("openai");
@@ -251,8 +257,10 @@ fn the_openai_example_conforms_at_a_real_collector() {
         "{} is missing: `cargo test --all-features` builds it",
         exe.display()
     );
+    let key = "sk-demo-conformance-never-recorded";
     let mut problems = Vec::new();
     for capture in ["NO_CONTENT", "SPAN_ONLY"] {
+        let server = model_server::ModelServer::start();
         let id = format!("{}-openai-{capture}", std::process::id());
         let out = Command::new(&exe)
             .env_clear()
@@ -260,38 +268,87 @@ fn the_openai_example_conforms_at_a_real_collector() {
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", &rotel.http)
             .env("OTEL_RESOURCE_ATTRIBUTES", format!("genai_trace.test.run={id}"))
             .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+            .env("OPENAI_BASE_URL", server.base_url())
+            .env("OPENAI_API_KEY", key)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "the example failed:\n{stderr}");
         assert!(!stderr.contains("genai-trace: "), "the example warned:\n{stderr}");
+        assert!(!stderr.contains(key) && !stdout.contains(key), "the key was printed");
+        // chat, streamed chat, embeddings, Responses API, tool-asking chat, answer.
+        let ex = server.exchanges();
+        assert_eq!(ex.len(), 6, "the example talked to OPENAI_BASE_URL: {ex:#?}");
+        assert!(
+            ex.iter()
+                .all(|e| e.authorization.as_deref() == Some(&*format!("Bearer {key}")))
+        );
         // session, 5 chats (one streamed, one Responses API), embeddings, a tool.
         let spans = rotel.wait_spans(8, |r| r["resource"]["genai_trace.test.run"] == id.as_str());
         assert_eq!(spans.len(), 8, "{spans:#?}");
+        assert!(
+            !spans.iter().any(|s| s.to_string().contains(key)),
+            "the API key reached the collector"
+        );
         for s in &spans {
             let span = ObservedSpan::from_collector(s);
             for p in check_span(&span, &facts_of(&span, capture == "SPAN_ONLY")) {
                 problems.push(format!("[openai example, {capture}] {p}"));
             }
-            assert!(
-                !s.to_string().contains("local-key"),
-                "the API key reached the collector"
-            );
         }
-        let tool = spans.iter().find(|s| s["name"] == "execute_tool get_weather").unwrap();
-        let asked = spans
+        let mut calls: Vec<&Value> = spans.iter().filter(|s| s["kind"] == "CLIENT").collect();
+        calls.sort_by_key(|s| nanos(s, "start_time_unix_nano"));
+        assert_eq!(calls.len(), ex.len());
+        for (span, e) in calls.iter().zip(&ex) {
+            let a = &span["attributes"];
+            assert_eq!(a["server.address"], "127.0.0.1", "{}", span["name"]);
+            assert_eq!(a["server.port"], i64::from(server.port), "{}", span["name"]);
+            // The body the numbers came in: the response, or a stream's last event.
+            let body = if e.events.is_empty() {
+                e.response.clone()
+            } else if e.path.ends_with("/responses") {
+                e.events.last().unwrap()["response"].clone()
+            } else {
+                let mut b = e.events[0].clone();
+                b["usage"] = e.events.iter().rev().find(|v| v["usage"].is_object()).unwrap()["usage"].clone();
+                b
+            };
+            assert_eq!(a["gen_ai.response.model"], body["model"], "{}", span["name"]);
+            if !e.path.ends_with("/embeddings") {
+                assert_eq!(a["gen_ai.response.id"], body["id"], "{}", span["name"]);
+            }
+            let input = body["usage"]["prompt_tokens"]
+                .as_i64()
+                .or_else(|| body["usage"]["input_tokens"].as_i64());
+            assert_eq!(a["gen_ai.usage.input_tokens"].as_i64(), input, "{}", span["name"]);
+            if let Some(reason) = body["choices"][0]["finish_reason"].as_str() {
+                assert_eq!(a["gen_ai.response.finish_reasons"], serde_json::json!([reason]));
+            }
+            if !e.events.is_empty() && e.path.ends_with("/chat/completions") {
+                let reason = e
+                    .events
+                    .iter()
+                    .find_map(|v| v["choices"][0]["finish_reason"].as_str())
+                    .unwrap();
+                assert_eq!(a["gen_ai.response.finish_reasons"], serde_json::json!([reason]));
+                assert!(
+                    a["gen_ai.response.time_to_first_chunk"]
+                        .as_f64()
+                        .is_some_and(|t| t > 0.0)
+                );
+            }
+        }
+        let asked_exchange = ex
             .iter()
-            .find(|s| s["attributes"]["gen_ai.response.finish_reasons"] == serde_json::json!(["tool_calls"]))
-            .expect("the chat that asked for the tool");
-        assert_eq!(asked["attributes"]["server.address"], "127.0.0.1");
-        if capture == "SPAN_ONLY" {
-            let output: Value =
-                serde_json::from_str(asked["attributes"]["gen_ai.output.messages"].as_str().unwrap()).unwrap();
-            assert_eq!(
-                output[0]["parts"][0]["id"], tool["attributes"]["gen_ai.tool.call.id"],
-                "the tool span carries the model's call id"
-            );
-        }
+            .find(|e| e.response["choices"][0]["finish_reason"] == "tool_calls")
+            .unwrap();
+        let call_id = &asked_exchange.response["choices"][0]["message"]["tool_calls"][0]["id"];
+        let tool = spans.iter().find(|s| s["name"] == "execute_tool get_weather").unwrap();
+        assert_eq!(
+            &tool["attributes"]["gen_ai.tool.call.id"], call_id,
+            "the model's call id"
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
