@@ -14,7 +14,7 @@ mod cli;
 
 use std::time::Duration;
 
-use genai_trace::{Message, Part, RecordResponse, Recorder, Session, Telemetry, Usage, genai_span};
+use genai_trace::{Message, Part, RecordResponse, Recorder, Session, Usage, genai_span};
 
 /// A tool call the model asked for.
 #[derive(Clone, Debug)]
@@ -119,14 +119,7 @@ async fn scout(task: &str) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = cli::Flags::from_args();
-    let guard = flags
-        .apply(
-            Telemetry::builder()
-                .service_name("agent-example")
-                .service_version(env!("CARGO_PKG_VERSION")),
-        )
-        .install()?;
+    let guard = cli::Flags::install("agent-example")?;
     let task = "Where is it sunny this weekend?";
     let mut session = Session::builder()
         .session_id(format!("agent-{}", std::process::id()))

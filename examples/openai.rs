@@ -40,7 +40,7 @@ use genai_trace::openai::async_openai::types::chat::{
 use genai_trace::openai::async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use genai_trace::openai::async_openai::types::responses::CreateResponseArgs;
 use genai_trace::openai::async_openai::{Client, error::OpenAIError};
-use genai_trace::{Session, Telemetry, genai_span};
+use genai_trace::{Session, genai_span};
 
 /// The tool the model may call; its span carries the model's call id.
 #[genai_span(kind = "execute_tool", attrs(gen_ai.tool.name = "get_weather", gen_ai.tool.call.id = call_id,
@@ -161,14 +161,7 @@ async fn assistant(client: &Client<OpenAIConfig>, model: &str) -> Result<(), Ope
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = cli::Flags::from_args();
-    let guard = flags
-        .apply(
-            Telemetry::builder()
-                .service_name("openai-example")
-                .service_version(env!("CARGO_PKG_VERSION")),
-        )
-        .install()?;
+    let guard = cli::Flags::install("openai-example")?;
 
     let base_url = std::env::var("OPENAI_BASE_URL").ok();
     let api_key = std::env::var("OPENAI_API_KEY").ok();

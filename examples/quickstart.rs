@@ -20,8 +20,8 @@ mod cli;
 use std::time::Duration;
 
 use genai_trace::{
-    ChunkRecorder, Document, Message, Part, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Telemetry,
-    Usage, genai_span,
+    ChunkRecorder, Document, Message, Part, RecordChunk, RecordRequest, RecordResponse, Recorder, Session, Usage,
+    genai_span,
 };
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -303,14 +303,7 @@ fn unique_suffix() -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = cli::Flags::from_args();
-    let guard = flags
-        .apply(
-            Telemetry::builder()
-                .service_name("quickstart")
-                .service_version(env!("CARGO_PKG_VERSION")),
-        )
-        .install()?;
+    let guard = cli::Flags::install("quickstart")?;
     // Log lines carry the trace, span and session ids; with an OTLP endpoint the
     // same events are exported as OTLP logs.
     tracing_subscriber::registry()

@@ -15,7 +15,7 @@ mod cli;
 
 use std::time::Duration;
 
-use genai_trace::{Document, Message, RecordResponse, Recorder, Telemetry, Usage, genai_span};
+use genai_trace::{Document, Message, RecordResponse, Recorder, Usage, genai_span};
 
 /// A chat completion of the fake model.
 struct Completion {
@@ -133,14 +133,7 @@ fn answer(question: &str) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let flags = cli::Flags::from_args();
-    let guard = flags
-        .apply(
-            Telemetry::builder()
-                .service_name("rag-example")
-                .service_version(env!("CARGO_PKG_VERSION")),
-        )
-        .install()?;
+    let guard = cli::Flags::install("rag-example")?;
     println!("{}", answer("Is Lisbon nice in spring?"));
     drop(guard);
     Ok(())

@@ -17,11 +17,10 @@ mod check;
 #[path = "../examples/common/model_server.rs"]
 mod model_server;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use check::{Facts, ObservedSpan, check_log_event, check_points, check_span, point_from_collector};
-use genai_trace_test_support::Rotel;
+use genai_trace_test_support::{Rotel, example_binary};
 use serde_json::Value;
 
 /// The demo's spans per run: session, agent, 2 chats, 2 tools, embeddings,
@@ -30,18 +29,6 @@ const DEMO_SPANS: usize = 9;
 
 /// The chunks of the demo's streamed chat (`Model::stream` in the quickstart).
 const STREAMED_CHUNKS: u64 = 3;
-
-fn demo_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join("examples").join("quickstart");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test` builds it; alone, run `cargo build --example quickstart --all-features`",
-        bin.display()
-    );
-    bin
-}
 
 /// What a program had is what it recorded: Required and conditionally
 /// required attributes are checked whatever it supplied.
@@ -67,7 +54,7 @@ struct Run {
 /// Runs the demo into `rotel` and returns every problem of what arrived.
 fn check_run(rotel: &Rotel, run: &Run) -> Vec<String> {
     let id = format!("{}-{}-{}-{}", std::process::id(), run.capture, run.logs, run.switch);
-    let mut cmd = Command::new(demo_binary());
+    let mut cmd = Command::new(example_binary("quickstart"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &rotel.http)
@@ -251,12 +238,7 @@ fn the_openai_example_at_a_real_collector_records_what_the_server_sent() {
     let Some(rotel) = Rotel::require("the_openai_example_at_a_real_collector_records_what_the_server_sent") else {
         return;
     };
-    let exe = demo_binary().with_file_name("openai");
-    assert!(
-        exe.exists(),
-        "{} is missing: `cargo test --all-features` builds it",
-        exe.display()
-    );
+    let exe = example_binary("openai");
     let key = "sk-demo-conformance-never-recorded";
     let mut problems = Vec::new();
     for capture in ["NO_CONTENT", "SPAN_ONLY"] {
@@ -357,12 +339,7 @@ fn the_openai_example_at_a_real_collector_records_what_the_server_sent() {
 /// printed, and every span it exported conforms. Returns the spans.
 #[cfg(feature = "console")]
 fn run_example(rotel: &Rotel, name: &str, spans: usize) -> Vec<Value> {
-    let exe = demo_binary().with_file_name(name);
-    assert!(
-        exe.exists(),
-        "{} is missing: `cargo test --all-features` builds it",
-        exe.display()
-    );
+    let exe = example_binary(name);
     let id = format!("{}-{name}", std::process::id());
     let out = Command::new(&exe)
         .env_clear()

@@ -11,31 +11,18 @@
 #![cfg(all(feature = "testing", feature = "otlp-http"))]
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::process::Command;
 
-use genai_trace_test_support::{Mlflow, Phoenix, Rotel};
+use genai_trace_test_support::{Mlflow, Phoenix, Rotel, example_binary};
 use serde_json::Value;
 
 /// The demo's spans per run: session, agent, 2 chats, 2 tools, embeddings,
 /// retrieval, rerank.
 const DEMO_SPANS: usize = 9;
 
-fn demo_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join("examples").join("quickstart");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test` builds it; alone, run `cargo build --example quickstart --all-features`",
-        bin.display()
-    );
-    bin
-}
-
 /// Runs the demo with capture on, every dialect, and `env`.
 fn run_demo(env: &[(&str, String)]) {
-    let out = Command::new(demo_binary())
+    let out = Command::new(example_binary("quickstart"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")

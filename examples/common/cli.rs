@@ -107,6 +107,19 @@ impl Flags {
         }
     }
 
+    /// Installs telemetry for example `service` with the process's flags (the
+    /// shared start of every example).
+    #[allow(dead_code)] // the CLI test includes this file too
+    pub(crate) fn install(service: &'static str) -> Result<genai_trace::TelemetryGuard, genai_trace::InstallError> {
+        Flags::from_args()
+            .apply(
+                genai_trace::Telemetry::builder()
+                    .service_name(service)
+                    .service_version(env!("CARGO_PKG_VERSION")),
+            )
+            .install()
+    }
+
     /// Applies the flags to a builder.
     pub(crate) fn apply(&self, mut b: TelemetryBuilder) -> TelemetryBuilder {
         b = match self.console {

@@ -22,6 +22,28 @@ pub fn backends_dir() -> PathBuf {
         .map_or_else(|| repo_root().join("target").join("backends"), PathBuf::from)
 }
 
+/// The example binary `name` that `cargo test` built beside the running test
+/// binary (`target/<profile>/examples/<name>`).
+///
+/// # Panics
+///
+/// When it is missing, with the command that builds it (a test run alone with
+/// `--test` does not build the examples).
+pub fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds it; alone, run `cargo build --examples --all-features`",
+        bin.display()
+    );
+    bin
+}
+
 /// A loopback port nobody listens on right now.
 ///
 /// # Panics

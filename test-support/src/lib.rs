@@ -29,7 +29,7 @@ mod prometheus;
 mod pyapp;
 mod rotel;
 
-pub use backend::{BackendError, Supervised, backends_dir, free_port, repo_root, skip_requested};
+pub use backend::{BackendError, Supervised, backends_dir, example_binary, free_port, repo_root, skip_requested};
 pub use http::{RecordedRequest, RecordingServer};
 pub use prometheus::{Prometheus, promtool_check_metrics};
 pub use pyapp::{Mlflow, Phoenix};

@@ -62,7 +62,7 @@ pub enum Part {
 /// ```
 /// use genai_trace_runtime::Message;
 /// let m = Message::user("Hi!");
-/// assert_eq!(m.to_json().to_string(), r#"{"parts":[{"content":"Hi!","type":"text"}],"role":"user"}"#);
+/// assert_eq!(m.to_json(), serde_json::json!({"role": "user", "parts": [{"type": "text", "content": "Hi!"}]}));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {

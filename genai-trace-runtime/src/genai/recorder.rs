@@ -104,6 +104,25 @@ impl<T: RecordResponse, E> RecordResponse for Result<T, E> {
     }
 }
 
+/// Implements a recorder trait for client types through their JSON form:
+/// `record_via_json!(Trait, method, RecorderType, Type => mapping_fn, ...)`.
+/// The client integrations (openai/, ollama/) map each API's wire format once
+/// and serve their typed recorders from it.
+#[cfg(any(feature = "async-openai", feature = "ollama"))]
+macro_rules! record_via_json {
+    ($trait:ident, $method:ident, $recorder:ty, $($ty:ty => $f:path),* $(,)?) => {$(
+        impl $trait for $ty {
+            fn $method(&self, r: &mut $recorder) {
+                if let Ok(json) = serde_json::to_value(self) {
+                    $f(&json, r);
+                }
+            }
+        }
+    )*};
+}
+#[cfg(any(feature = "async-openai", feature = "ollama"))]
+pub(crate) use record_via_json;
+
 /// What a recorder collected; applied to the span by the runtime.
 #[derive(Debug, Default)]
 pub(crate) struct RecordBuffer {

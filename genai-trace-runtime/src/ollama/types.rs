@@ -11,21 +11,9 @@ use ollama_rs::generation::completion::request::GenerationRequest;
 use ollama_rs::generation::embeddings::GenerateEmbeddingsResponse;
 use ollama_rs::generation::embeddings::request::GenerateEmbeddingsRequest;
 
-use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder};
+use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder, record_via_json};
 use crate::ollama::wire;
 use crate::span::stream::{ChunkRecorder, RecordChunk};
-
-macro_rules! record_via_json {
-    ($trait:ident, $method:ident, $recorder:ty, $($ty:ty => $f:path),* $(,)?) => {$(
-        impl $trait for $ty {
-            fn $method(&self, r: &mut $recorder) {
-                if let Ok(json) = serde_json::to_value(self) {
-                    $f(&json, r);
-                }
-            }
-        }
-    )*};
-}
 
 record_via_json!(RecordRequest, record_request, Recorder<'_>,
     ChatMessageRequest => wire::record_chat_request,

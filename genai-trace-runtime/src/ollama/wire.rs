@@ -137,6 +137,12 @@ fn finish_reason(body: &Json) -> Option<&str> {
 /// Records an `/api/chat` response body: model, token counts, finish reason
 /// when the body has one; captured: the assistant's message.
 pub fn record_chat_response(body: &Json, r: &mut Recorder<'_>) {
+    record_reply(body, r, body.get("message").map(message));
+}
+
+/// What a final (non-streamed) body says, with `reply` (the assistant's
+/// message in the conventions' schema) as the output when captured.
+fn record_reply(body: &Json, r: &mut Recorder<'_>, reply: Option<Json>) {
     if let Some(model) = text(body, "model") {
         r.response_model(model);
     }
@@ -148,9 +154,8 @@ pub fn record_chat_response(body: &Json, r: &mut Recorder<'_>) {
         r.finish_reasons(&[reason]);
     }
     if r.captures_content()
-        && let Some(m) = body.get("message")
+        && let Some(mut m) = reply
     {
-        let mut m = message(m);
         m["role"] = json!("assistant");
         m["finish_reason"] = json!(reason.unwrap_or("unknown"));
         r.output_value(&Json::Array(vec![m]));
@@ -213,25 +218,8 @@ pub fn record_generate_request(body: &Json, r: &mut Recorder<'_>) {
 
 /// Records an `/api/generate` response body.
 pub fn record_generate_response(body: &Json, r: &mut Recorder<'_>) {
-    if let Some(model) = text(body, "model") {
-        r.response_model(model);
-    }
-    if let Some(u) = usage(body) {
-        r.usage(u);
-    }
-    let reason = finish_reason(body);
-    if let Some(reason) = reason {
-        r.finish_reasons(&[reason]);
-    }
-    if r.captures_content()
-        && let Some(t) = text(body, "response")
-    {
-        r.output_value(&json!([{
-            "role": "assistant",
-            "parts": [{"type": "text", "content": t}],
-            "finish_reason": reason.unwrap_or("unknown"),
-        }]));
-    }
+    let reply = text(body, "response").map(|t| json!({"parts": [{"type": "text", "content": t}]}));
+    record_reply(body, r, reply);
 }
 
 /// Records one streamed `/api/generate` body.

@@ -12,21 +12,9 @@ use async_openai::types::chat::{
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 
-use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder};
+use crate::genai::recorder::{RecordRequest, RecordResponse, Recorder, record_via_json};
 use crate::openai::wire;
 use crate::span::stream::{ChunkRecorder, RecordChunk};
-
-macro_rules! record_via_json {
-    ($trait:ident, $method:ident, $recorder:ty, $($ty:ty => $f:path),* $(,)?) => {$(
-        impl $trait for $ty {
-            fn $method(&self, r: &mut $recorder) {
-                if let Ok(json) = serde_json::to_value(self) {
-                    $f(&json, r);
-                }
-            }
-        }
-    )*};
-}
 
 record_via_json!(RecordRequest, record_request, Recorder<'_>,
     CreateChatCompletionRequest => wire::record_chat_request,
