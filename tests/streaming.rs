@@ -441,3 +441,51 @@ async fn off_means_untouched() {
     let items: Vec<Delta> = chat_stream(0).collect().await;
     assert_eq!(items.len(), 5);
 }
+
+/// A streamed tool-call piece: (index, id and name on the first piece, arguments).
+struct CallPiece(u32, Option<String>, &'static str);
+
+impl RecordChunk for CallPiece {
+    fn record_chunk(&self, c: &mut ChunkRecorder<'_>) {
+        let name = self.1.as_ref().map(|_| "lookup");
+        c.tool_call_delta(self.0, self.1.as_deref(), name, self.2);
+    }
+}
+
+#[genai_span(kind = "chat", model = "m")]
+fn chat_tool_pieces(pieces: Vec<CallPiece>) -> impl Iterator<Item = CallPiece> {
+    pieces.into_iter()
+}
+
+/// Tool calls streamed in pieces become `tool_call` parts, in index order;
+/// a stream of ever new calls keeps at most 128 of them and says it was cut.
+#[test]
+fn streamed_tool_calls_are_assembled_and_bounded() {
+    let t = TestTelemetry::install_with(|b| b.content_capture(ContentCapture::SpanOnly));
+    let pieces = vec![
+        CallPiece(1, Some("call_b".into()), "{\"q\":"),
+        CallPiece(0, Some("call_a".into()), "{\"q\":1}"),
+        CallPiece(1, None, "2}"),
+    ];
+    assert_eq!(chat_tool_pieces(pieces).count(), 3);
+    let span = only(&t, "chat m");
+    let output: serde_json::Value =
+        serde_json::from_str(&a(&span, "gen_ai.output.messages").unwrap().as_str()).unwrap();
+    assert_eq!(
+        output[0]["parts"],
+        serde_json::json!([
+            {"type": "tool_call", "id": "call_a", "name": "lookup", "arguments": {"q": 1}},
+            {"type": "tool_call", "id": "call_b", "name": "lookup", "arguments": {"q": 2}},
+        ])
+    );
+    drop(t);
+
+    let t = TestTelemetry::install_with(|b| b.content_capture(ContentCapture::SpanOnly));
+    let many: Vec<CallPiece> = (0..1000).map(|i| CallPiece(i, Some(format!("c{i}")), "")).collect();
+    assert_eq!(chat_tool_pieces(many).count(), 1000);
+    let span = only(&t, "chat m");
+    let output: serde_json::Value =
+        serde_json::from_str(&a(&span, "gen_ai.output.messages").unwrap().as_str()).unwrap();
+    assert_eq!(output[0]["parts"].as_array().unwrap().len(), 128);
+    assert_eq!(a(&span, "genai_trace.content.truncated"), Some(Value::Bool(true)));
+}

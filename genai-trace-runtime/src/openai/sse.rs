@@ -36,6 +36,12 @@ impl SseEvent {
     }
 }
 
+/// Bytes held while waiting for an event's end. A body that never ends an
+/// event (not SSE after all, or a huge one) is passed on in pieces of this
+/// size instead of being held whole: memory stays bounded, and the recorder
+/// sees pieces that are not events (not counted as chunks).
+const MAX_HELD: usize = 1 << 20;
+
 /// The end of the first event in `buf`: just past its blank line.
 fn event_end(buf: &[u8]) -> Option<usize> {
     let mut i = 0;
@@ -87,6 +93,10 @@ where
                 let raw = this.buf.split_to(end).freeze();
                 return Poll::Ready(Some(Ok(SseEvent { raw })));
             }
+            if this.buf.len() >= MAX_HELD {
+                let raw = this.buf.split_to(MAX_HELD).freeze();
+                return Poll::Ready(Some(Ok(SseEvent { raw })));
+            }
             if *this.done {
                 if this.buf.is_empty() {
                     return Poll::Ready(None);
@@ -129,5 +139,19 @@ mod tests {
         );
         let raw: Vec<u8> = events.iter().flat_map(|e| e.raw.to_vec()).collect();
         assert_eq!(raw, body.as_bytes(), "the bytes pass through unchanged");
+    }
+
+    #[test]
+    fn a_body_without_event_ends_is_passed_on_in_bounded_pieces() {
+        let body = vec![b'x'; 3 * MAX_HELD + 5];
+        let pieces: Vec<Result<Bytes, ()>> = body.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let events: Vec<SseEvent> = futures_executor::block_on(
+            SseEvents::new(futures_util::stream::iter(pieces))
+                .map(Result::unwrap)
+                .collect(),
+        );
+        assert!(events.iter().all(|e| e.raw.len() <= MAX_HELD));
+        assert_eq!(events.iter().map(|e| e.raw.len()).sum::<usize>(), body.len());
+        assert_eq!(events[0].data(), None, "not an event: no data");
     }
 }

@@ -69,6 +69,9 @@ struct Accumulated {
     attributes: Vec<opentelemetry::KeyValue>,
 }
 
+/// The most tool calls one stream's output message keeps.
+const MAX_TOOL_CALLS: usize = 128;
+
 /// One tool call as its deltas arrive: id and name once, arguments in pieces.
 #[derive(Debug, Default)]
 struct ToolCallDeltas {
@@ -164,7 +167,12 @@ impl ChunkRecorder<'_> {
                 .iter()
                 .map(|c| c.arguments.len() + c.name.len())
                 .sum::<usize>();
-        if held + arguments.len() + name.map_or(0, str::len) > self.max_bytes {
+        // Bounded in bytes (the content limit) and in count: a stream of empty
+        // deltas with ever new indexes cannot grow the list without end.
+        let new_call = !self.acc.tool_calls.iter().any(|c| c.index == index);
+        if held + arguments.len() + name.map_or(0, str::len) > self.max_bytes
+            || (new_call && self.acc.tool_calls.len() >= MAX_TOOL_CALLS)
+        {
             self.acc.text_truncated = true;
             return;
         }
