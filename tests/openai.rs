@@ -501,3 +501,58 @@ fn annotated_functions_over_async_openai_types_record_the_same_capture_off() {
 fn annotated_functions_over_async_openai_types_record_the_same_capture_on() {
     run_typed(true);
 }
+
+// --- the wire format for any client -------------------------------------------------------
+
+/// OpenAI JSON bodies as a client without typed recorders has them.
+struct Sent(Json);
+struct Received(Json);
+
+impl genai_trace::RecordRequest for Sent {
+    fn record_request(&self, r: &mut genai_trace::Recorder<'_>) {
+        genai_trace::openai::record_chat_request(&self.0, r);
+    }
+}
+impl genai_trace::RecordResponse for Received {
+    fn record_response(&self, r: &mut genai_trace::Recorder<'_>) {
+        genai_trace::openai::record_chat_response(&self.0, r);
+    }
+}
+
+#[genai_span(kind = "text_completion", provider = "openai")]
+fn legacy_complete(body: &Sent) -> Received {
+    let _ = body;
+    Received(json!({
+        "id": "cmpl-1", "object": "text_completion", "model": "gpt-3.5-turbo-instruct-0914",
+        "choices": [{"index": 0, "text": "Lisbon.", "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }))
+}
+
+/// The legacy Completions API through the wire mapping: its `prompt` is the
+/// input, each choice's `text` the output.
+#[test]
+fn the_wire_mapping_reads_legacy_completions() {
+    let t = install(true);
+    legacy_complete(&Sent(
+        json!({"model": "gpt-3.5-turbo-instruct", "prompt": "Capital of Portugal?", "max_tokens": 5}),
+    ));
+    let span = t.span("text_completion gpt-3.5-turbo-instruct");
+    assert_eq!(int(&span, "gen_ai.request.max_tokens"), Some(5));
+    assert!(
+        attribute(&span, "openai.api.type").is_none(),
+        "no api type value for legacy completions"
+    );
+    assert_eq!(text(&span, "gen_ai.response.id"), "cmpl-1");
+    assert_eq!(int(&span, "gen_ai.usage.output_tokens"), Some(2));
+    assert_eq!(
+        content(&span, "gen_ai.input.messages"),
+        Some(json!([{"role": "user", "parts": [{"type": "text", "content": "Capital of Portugal?"}]}]))
+    );
+    assert_eq!(
+        content(&span, "gen_ai.output.messages"),
+        Some(
+            json!([{"role": "assistant", "parts": [{"type": "text", "content": "Lisbon."}], "finish_reason": "stop"}])
+        )
+    );
+}

@@ -65,7 +65,8 @@ fn output_type(format: Option<&str>) -> Option<&'static str> {
 
 // --- Chat Completions ---------------------------------------------------------------
 
-/// Records a Chat Completions request body (`POST /chat/completions`).
+/// Records a Chat Completions request body (`POST /chat/completions`), or a
+/// legacy Completions one (`POST /completions`: its `prompt` is the input).
 ///
 /// ```
 /// use genai_trace_runtime::openai;
@@ -79,7 +80,10 @@ fn output_type(format: Option<&str>) -> Option<&'static str> {
 /// }
 /// ```
 pub fn record_chat_request(body: &Json, r: &mut Recorder<'_>) {
-    r.openai_api_type("chat_completions");
+    // The legacy Completions API (a `prompt`, no `messages`) has no `openai.api.type` value.
+    if body.get("messages").is_some() {
+        r.openai_api_type("chat_completions");
+    }
     record_parameters(body, r);
     if let Some(v) = int(body, "max_completion_tokens").or_else(|| int(body, "max_tokens")) {
         r.max_tokens(v);
@@ -107,6 +111,9 @@ pub fn record_chat_request(body: &Json, r: &mut Recorder<'_>) {
         if !converted.is_empty() {
             r.input_value(&Json::Array(converted));
         }
+    } else if let Some(prompt) = text(body, "prompt") {
+        // The legacy Completions API (`text_completion`): one prompt.
+        r.input_value(&json!([{"role": "user", "parts": [{"type": "text", "content": prompt}]}]));
     }
     if let Some(tools) = body.get("tools").and_then(Json::as_array) {
         let definitions: Vec<Json> = tools
@@ -233,7 +240,11 @@ pub fn record_chat_response(body: &Json, r: &mut Recorder<'_>) {
         let messages: Vec<Json> = choices
             .iter()
             .map(|c| {
-                let mut m = chat_message(c.get("message").unwrap_or(&Json::Null));
+                // Legacy Completions answer with `text`, Chat Completions with a message.
+                let mut m = match text(c, "text") {
+                    Some(t) => json!({"parts": [{"type": "text", "content": t}]}),
+                    None => chat_message(c.get("message").unwrap_or(&Json::Null)),
+                };
                 m["role"] = json!("assistant");
                 m["finish_reason"] = json!(text(c, "finish_reason").unwrap_or("stop"));
                 m
@@ -284,6 +295,9 @@ pub fn record_chat_chunk(chunk: &Json, c: &mut ChunkRecorder<'_>) {
         }
         if int(choice, "index").unwrap_or(0) != 0 || !c.captures_content() {
             continue;
+        }
+        if let Some(t) = text(choice, "text") {
+            c.text_delta(t); // a legacy Completions stream
         }
         let Some(delta) = choice.get("delta") else { continue };
         if let Some(t) = text(delta, "content") {
