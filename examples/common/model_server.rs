@@ -179,27 +179,31 @@ fn respond(out: &mut TcpStream, status: &str, body: &Json) -> std::io::Result<()
     out.flush()
 }
 
-fn stream_events(out: &mut TcpStream, events: &[Json], done: bool) -> std::io::Result<()> {
-    write!(
-        out,
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
-    )?;
+/// Writes a streamed answer: the head, then each piece in one write after a
+/// pause, as a server flushing each event does — a client that parses each
+/// network read on its own (ollama-rs does) sees whole events or lines.
+fn stream(out: &mut TcpStream, content_type: &str, pieces: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+    );
+    out.write_all(head.as_bytes())?;
     out.flush()?;
-    // One write per event, as a server flushing each event does: a client that
-    // parses each network read on its own sees whole events.
-    for event in events {
+    for piece in pieces {
         std::thread::sleep(EVENT_GAP);
-        let text = match event["type"].as_str() {
-            Some(kind) if kind.starts_with("response.") => format!("event: {kind}\ndata: {event}\n\n"),
-            _ => format!("data: {event}\n\n"),
-        };
-        out.write_all(text.as_bytes())?;
+        out.write_all(piece.as_bytes())?;
         out.flush()?;
     }
-    if done {
-        out.write_all(b"data: [DONE]\n\n")?;
-    }
-    out.flush()
+    Ok(())
+}
+
+/// Server-sent events (the Responses API names its events), `[DONE]` at the end when `done`.
+fn stream_events(out: &mut TcpStream, events: &[Json], done: bool) -> std::io::Result<()> {
+    let events = events.iter().map(|event| match event["type"].as_str() {
+        Some(kind) if kind.starts_with("response.") => format!("event: {kind}\ndata: {event}\n\n"),
+        _ => format!("data: {event}\n\n"),
+    });
+    let done = done.then(|| "data: [DONE]\n\n".to_owned());
+    stream(out, "text/event-stream", events.chain(done))
 }
 
 /// About four characters a token, at least one.
@@ -345,20 +349,13 @@ fn responses_events(answer: &Json) -> Vec<Json> {
 
 // --- Ollama's native API ------------------------------------------------------------
 
+/// Newline-delimited JSON, one line per write (as Ollama writes them).
 fn stream_lines(out: &mut TcpStream, lines: &[Json]) -> std::io::Result<()> {
-    write!(
+    stream(
         out,
-        "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n"
-    )?;
-    out.flush()?;
-    // One write per line, as Ollama does: ollama-rs parses each network read
-    // on its own and drops a line split across two.
-    for line in lines {
-        std::thread::sleep(EVENT_GAP);
-        out.write_all(format!("{line}\n").as_bytes())?;
-        out.flush()?;
-    }
-    Ok(())
+        "application/x-ndjson",
+        lines.iter().map(|line| format!("{line}\n")),
+    )
 }
 
 /// Ollama's timing fields and token counts, as its final bodies carry them.
